@@ -1,0 +1,120 @@
+"""The Starlette application: routes, middleware and the lifespan that owns connections."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from arq.connections import ArqRedis
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.context import Services
+from app.graphiql import static_mount
+from app.http import GraphQLEndpoint
+from app.requests import RequestIdMiddleware
+from app.settings import Settings, get_settings
+from db.session import create_engine, create_session_factory
+from resolvers.tokens import TokenSigner
+from schema.root import Limits, build_schema
+
+logger = logging.getLogger("catalog.app")
+PROBE_TIMEOUT = 2.0
+
+
+def open_queue(redis_url: str) -> ArqRedis:
+    # No ping at start-up: the API serves reads while Redis is down; /readyz reports it.
+    queue: ArqRedis = ArqRedis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+    return queue
+
+
+def create_services(settings: Settings) -> Services:
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("DATABASE_URL and REDIS_URL are required to serve the API")
+    engine = create_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        sessions=create_session_factory(engine),
+        queue=open_queue(settings.redis_url),
+        signer=TokenSigner(
+            key=settings.signing_key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            lifetime=timedelta(minutes=settings.access_token_minutes),
+        ),
+    )
+
+
+async def close_services(services: Services) -> None:
+    await services.queue.aclose()
+    engine = services.sessions.kw["bind"]
+    await engine.dispose()
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+
+    async def postgres() -> None:
+        async with services.sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await services.queue.ping()
+
+    checks = {"postgres": postgres, "redis": redis}
+    results: dict[str, str] = {}
+    for name, probe in checks.items():
+        try:
+            await asyncio.wait_for(probe(), PROBE_TIMEOUT)
+            results[name] = "ok"
+        except Exception as error:  # any failure means not ready; the log says which
+            logger.warning("readiness check %s failed: %r", name, error)
+            results[name] = "unavailable"
+    ready = all(status == "ok" for status in results.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results},
+        status_code=200 if ready else 503,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
+    full_schema = build_schema(limits=limits, introspection=True)
+    public_schema = build_schema(limits=limits, introspection=False)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = create_services(settings)
+        app.state.services = services
+        app.state.graphql = GraphQLEndpoint(services, full_schema, public_schema)
+        try:
+            yield
+        finally:
+            await close_services(services)
+
+    async def graphql(request: Request) -> Response:
+        endpoint: GraphQLEndpoint = request.app.state.graphql
+        return await endpoint(request)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            static_mount,
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,96 @@
+"""Configuration: one pydantic-settings class, read from the environment and an optional `.env`.
+
+Every name here is documented in the README's configuration table. Production refuses to start
+with a missing or weak secret; development generates one and keeps it under `.data/` so tokens
+survive restarts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = frozenset({"changethis", "secret", "changeme", "dev", "development", "password"})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = "development"
+    secret_key: SecretStr | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+
+    # HTTP surface
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    graphiql: bool | None = None  # default: on in development, off in production
+    max_query_depth: int = Field(default=12, ge=2)
+    max_query_tokens: int = Field(default=2000, ge=100)
+    max_aliases: int = Field(default=30, ge=1)
+    log_level: str = "INFO"
+
+    # Tokens
+    jwt_issuer: str = "catalog-api"
+    jwt_audience: str = "catalog-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    password_resets_per_hour: int = Field(default=3, ge=1)
+
+    # Email: SMTP when smtp_host is set, else the outbox table plus the log.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Catalog <no-reply@catalog.local>"
+    public_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_secret(self) -> Settings:
+        if self.environment != "production":
+            return self
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(key) < MIN_SECRET_LENGTH or key.lower() in WEAK_SECRETS:
+            raise ValueError(
+                f"SECRET_KEY must be set to a random string of at least {MIN_SECRET_LENGTH} "
+                "characters in production (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)"
+            )
+        if not self.database_url or not self.redis_url:
+            raise ValueError("DATABASE_URL and REDIS_URL must be set in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The JWT key: the configured secret, else (development only) one kept under data_dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,173 @@
+"""Keyset (cursor) pagination over SQLAlchemy selects.
+
+Cursors encode the sort key of a row, not an offset, so pages stay stable while rows are
+inserted, and every page costs an index range scan instead of an OFFSET walk. The sort always
+ends with a unique key (the id), so ties never repeat or skip a row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from db.session import SessionFactory
+from schema.errors import BadUserInput
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class SortKey(Generic[T]):
+    """One column of the ordering, and how to read its value off a result row."""
+
+    column: ColumnElement[Any] | InstrumentedAttribute[Any]
+    value_of: Callable[[T], Any]
+    descending: bool = False
+    decode: Callable[[Any], Any] = lambda raw: raw
+
+
+def datetime_key(
+    column: ColumnElement[Any], value_of: Callable[[T], Any], *, descending: bool = False
+) -> SortKey[T]:
+    return SortKey(column, value_of, descending, decode=datetime.fromisoformat)
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def validated(self) -> tuple[int, bool]:
+        """(page size, paging backwards?), or BAD_USER_INPUT for arguments that make no sense."""
+        if self.first is not None and self.last is not None:
+            raise BadUserInput("Pass either `first` or `last`, not both.")
+        size = self.last if self.last is not None else self.first
+        if size is None:
+            size = DEFAULT_PAGE_SIZE
+        name = "last" if self.last is not None else "first"
+        if size < 0:
+            raise BadUserInput(f"`{name}` must not be negative.")
+        if size > MAX_PAGE_SIZE:
+            raise BadUserInput(f"`{name}` must be at most {MAX_PAGE_SIZE}; page with `after`.")
+        return size, self.last is not None
+
+
+@dataclass
+class EdgeData(Generic[T]):
+    cursor: str
+    node: T
+
+
+@dataclass
+class PageInfoData:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@dataclass
+class Page(Generic[T]):
+    edges: list[EdgeData[T]]
+    page_info: PageInfoData
+    count_statement: Select[Any] = field(repr=False)
+    sessions: SessionFactory = field(repr=False)
+
+    async def total_count(self) -> int:
+        async with self.sessions() as session:
+            return int((await session.execute(self.count_statement)).scalar_one())
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey[Any]]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError("wrong shape")
+        return [
+            key.decode(value) if value is not None else None
+            for key, value in zip(keys, raw, strict=True)
+        ]
+    except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+        raise BadUserInput(f"{cursor!r} is not a valid cursor for this list.") from error
+
+
+def _beyond(
+    keys: Sequence[SortKey[Any]], values: Sequence[Any], *, forward: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (forward) or before the cursor position in the key ordering."""
+    if len({key.descending for key in keys}) == 1:
+        columns = tuple_(*(key.column for key in keys))
+        cursor = tuple_(*values)
+        ascending = not keys[0].descending
+        return columns > cursor if ascending == forward else columns < cursor
+    clauses: list[ColumnElement[bool]] = []
+    for index, key in enumerate(keys):
+        equal = [keys[i].column == values[i] for i in range(index)]
+        greater = (not key.descending) == forward
+        step = key.column > values[index] if greater else key.column < values[index]
+        clauses.append(and_(*equal, step))
+    return or_(false(), *clauses)
+
+
+async def paginate(
+    sessions: SessionFactory,
+    statement: Select[T],
+    keys: Sequence[SortKey[T]],
+    args: PageArgs,
+) -> Page[T]:
+    """Run one page of `statement` (filters applied, no ORDER BY) in a fresh session."""
+    size, backwards = args.validated()
+    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+    page_statement = statement
+    if args.after is not None:
+        page_statement = page_statement.where(
+            _beyond(keys, decode_cursor(args.after, keys), forward=True)
+        )
+    if args.before is not None:
+        page_statement = page_statement.where(
+            _beyond(keys, decode_cursor(args.before, keys), forward=False)
+        )
+    order = [key.column.desc() if key.descending != backwards else key.column.asc() for key in keys]
+    page_statement = page_statement.order_by(*order).limit(size + 1)
+    async with sessions() as session:
+        rows = list((await session.execute(page_statement)).scalars().all())
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    edges = [EdgeData(encode_cursor([key.value_of(row) for key in keys]), row) for row in rows]
+    info = PageInfoData(
+        has_next_page=has_more if not backwards else args.before is not None,
+        has_previous_page=has_more if backwards else args.after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Page(edges, info, count_statement, sessions)

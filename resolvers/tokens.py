@@ -1,0 +1,74 @@
+"""Access tokens (short-lived JWTs) and opaque secrets (refresh and reset tokens)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+ALGORITHM = "HS256"
+
+
+class InvalidAccessToken(Exception):
+    """The token is malformed, forged, expired or for another audience."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    session_id: uuid.UUID
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenSigner:
+    key: str
+    issuer: str
+    audience: str
+    lifetime: timedelta
+
+    def issue(self, user_id: int, session_id: uuid.UUID, *, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": secrets.token_urlsafe(12),
+            "iss": self.issuer,
+            "aud": self.audience,
+        }
+        return jwt.encode(claims, self.key, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            # The algorithm list is pinned: "alg: none" and RS/HS confusion are rejected here.
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["sub", "sid", "exp", "iat", "jti", "iss", "aud"]},
+            )
+            return AccessClaims(
+                user_id=int(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            raise InvalidAccessToken(str(error)) from error
+
+
+def new_secret() -> str:
+    """An opaque random token: 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_digest(token: str) -> bytes:
+    """What the database stores instead of the token. Tokens are random, so no salt is needed."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

@@ -1,0 +1,41 @@
+"""Housekeeping: drop what has expired, so auth tables do not grow forever."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_
+
+from db.session import SessionFactory
+from db.users import AuthSession, PasswordResetToken, RefreshToken
+
+logger = logging.getLogger("catalog.jobs.housekeeping")
+
+KEEP_ENDED_SESSIONS = timedelta(days=7)
+
+
+async def purge_expired_auth(ctx: dict[str, Any]) -> dict[str, int]:
+    sessions: SessionFactory = ctx["sessions"]
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        ended = await session.execute(
+            delete(AuthSession).where(
+                or_(
+                    AuthSession.expires_at < now - KEEP_ENDED_SESSIONS,
+                    AuthSession.revoked_at < now - KEEP_ENDED_SESSIONS,
+                )
+            )
+        )
+        tokens = await session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
+        resets = await session.execute(
+            delete(PasswordResetToken).where(PasswordResetToken.expires_at < now)
+        )
+    counts = {
+        "sessions": ended.rowcount,  # type: ignore[attr-defined]
+        "refresh_tokens": tokens.rowcount,  # type: ignore[attr-defined]
+        "reset_tokens": resets.rowcount,  # type: ignore[attr-defined]
+    }
+    logger.info("purged expired auth rows: %s", counts)
+    return counts

@@ -1,0 +1,75 @@
+"""Mail transports: SMTP when configured, else the log (the outbox row keeps the message)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+from app.settings import Settings
+from db.emails import OutboxEmail
+
+logger = logging.getLogger("catalog.mailer")
+
+
+class Mailer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def send(self, email: OutboxEmail) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogMailer:
+    """Development and tests: the message stays in the outbox table and is printed to the log."""
+
+    name: str = "outbox"
+
+    async def send(self, email: OutboxEmail) -> None:
+        logger.info(
+            "email #%s to %s: %s\n%s", email.id, email.to_address, email.subject, email.body
+        )
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    timeout: float = 20.0
+    name: str = "smtp"
+
+    async def send(self, email: OutboxEmail) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = email.to_address
+        message["Subject"] = email.subject
+        message.set_content(email.body)
+        await asyncio.to_thread(self._send_blocking, message)
+
+    def _send_blocking(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
+            if self.starttls:
+                client.starttls()
+            if self.username and self.password:
+                client.login(self.username, self.password)
+            client.send_message(message)
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    if not settings.smtp_host:
+        return LogMailer()
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+    )
