@@ -1,0 +1,221 @@
+"""The `catalog` command line.
+
+Without DATABASE_URL / REDIS_URL every command uses the embedded development services under
+`.data/`, starting them if they are not running (and leaving them running if another process,
+such as `make dev`, started them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.settings import PROJECT_ROOT, Settings, get_settings
+
+SCHEMA_PATH = PROJECT_ROOT / "schema.graphql"
+
+
+def with_services(settings: Settings) -> Settings:
+    """Settings whose URLs point somewhere: the configured servers, else the embedded ones."""
+    if settings.database_url and settings.redis_url:
+        return settings
+    if settings.is_production:
+        raise SystemExit("DATABASE_URL and REDIS_URL must be set in production.")
+    from app.devservices import start_dev_services
+
+    services = start_dev_services(settings.data_dir)
+    resolved = settings.model_copy(
+        update={
+            "database_url": settings.database_url or services.database_url,
+            "redis_url": settings.redis_url or services.redis_url,
+        }
+    )
+    # Child processes (uvicorn workers, the arq worker) inherit the resolved URLs.
+    os.environ["DATABASE_URL"] = str(resolved.database_url)
+    os.environ["REDIS_URL"] = str(resolved.redis_url)
+    return resolved
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    settings = with_services(get_settings())
+    assert settings.database_url is not None
+    upgrade(settings.database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = with_services(get_settings())
+    uvicorn.run(
+        "app.asgi:create",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    del settings
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from arq.worker import run_worker
+
+    from app.requests import configure_logging
+    from workers.settings import WorkerSettings, redis_settings
+
+    settings = with_services(get_settings())
+    configure_logging(settings.log_level)
+    assert settings.redis_url is not None
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=redis_settings(settings.redis_url),
+        ctx={"settings": settings},
+        burst=args.burst,
+    )
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema.root import schema
+
+    sdl = schema.as_str() + "\n"
+    path = Path(args.path)
+    if args.check:
+        current = path.read_text() if path.exists() else ""
+        if current != sdl:
+            print(f"{path} is out of date: run `catalog export-schema`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    path.write_text(sdl)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from app.demo import create_user
+
+    settings = with_services(get_settings())
+    try:
+        created = create_user(settings, args.email, args.name, args.password, args.role)
+        user_id = asyncio.run(created)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} {args.email} (id {user_id})")
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Everything a developer needs: services, migrations, demo data, API and worker."""
+    from app.demo import seed_demo
+    from db.migrate import upgrade
+
+    settings = with_services(get_settings())
+    assert settings.database_url is not None
+    upgrade(settings.database_url)
+    credentials = asyncio.run(seed_demo(settings))
+    executable = [sys.executable, "-m", "app.cli"]
+    children = [
+        subprocess.Popen([*executable, "serve", "--host", args.host, "--port", str(args.port)]),  # noqa: S603
+        subprocess.Popen([*executable, "worker"]),  # noqa: S603
+    ]
+    print(
+        f"\n  Catalog API  http://{args.host}:{args.port}/graphql  (GraphiQL in a browser)\n"
+        f"  Admin        {credentials.email} / {credentials.password}\n"
+        f"  PostgreSQL   {settings.database_url}\n"
+        f"  Redis        {settings.redis_url}\n"
+        "  Ctrl-C stops everything; data stays under .data/\n",
+        flush=True,
+    )
+    return supervise(children)
+
+
+def supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
+    """Wait until a child exits or we are interrupted, then stop all children."""
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    # The embedded services, if this process started them, stop at interpreter exit.
+    return 0 if stopping else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="catalog", description="Catalog API")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="run services, migrations, demo data, API and worker")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.set_defaults(func=cmd_dev)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the arq background worker")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--path", default=str(SCHEMA_PATH))
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    export.set_defaults(func=cmd_export_schema)
+
+    users = commands.add_parser("users", help="manage accounts")
+    users_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    create = users_commands.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", default=None, help="defaults to the email's local part")
+    create.add_argument("--role", choices=["customer", "staff", "admin"], default="customer")
+    create.set_defaults(func=cmd_users_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

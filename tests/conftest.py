@@ -1,0 +1,282 @@
+"""Test fixtures: real PostgreSQL and Redis, the app driven over HTTP as a frontend would.
+
+Without DATABASE_URL / REDIS_URL the suite starts its own embedded servers under
+`.data/test/` (never the dev data); with them, it creates a fresh database on that server and
+uses that Redis database, which it flushes. Every test starts from empty tables and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from arq.worker import Worker
+from redis.asyncio import Redis
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
+
+from app.context import Services
+from app.main import create_app
+from app.settings import PROJECT_ROOT, Settings
+from db.base import Base
+from db.migrate import upgrade
+from db.session import async_url
+from workers.settings import WorkerSettings, redis_settings, shutdown, startup
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+STRONG_PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    redis_url: str
+
+
+def _fresh_database_on(url: str) -> str:
+    """A new empty database beside the one in `url` (for externally provided servers)."""
+    import asyncio
+
+    name = f"catalog_test_{secrets.token_hex(4)}"
+    admin = make_url(async_url(url)).set(database="postgres")
+
+    async def create() -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await engine.dispose()
+
+    asyncio.run(create())
+    return make_url(async_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    if database_url and redis_url:
+        yield Servers(_fresh_database_on(database_url), redis_url)
+        return
+    from app.devservices import fresh_database, start_dev_services
+
+    data_dir = PROJECT_ROOT / ".data" / "test"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    services = start_dev_services(data_dir, database="catalog_test")
+    yield Servers(fresh_database(services, "catalog_test"), services.redis_url)
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Alembic's env runs its own event loop: keep it off the test loop's thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, servers.database_url).result()
+    return Settings(
+        environment="development",
+        database_url=servers.database_url,
+        redis_url=servers.redis_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def services(app: Starlette) -> Services:
+    result: Services = app.state.services
+    return result
+
+
+@pytest.fixture(scope="session")
+def engine(services: Services) -> AsyncEngine:
+    bound: AsyncEngine = services.sessions.kw["bind"]
+    return bound
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    assert settings.redis_url
+    client: Redis = Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+async def empty_state(engine: AsyncEngine, redis: Redis) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await redis.flushdb()
+
+
+@pytest.fixture
+async def client(
+    app: Starlette, engine: AsyncEngine, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the app; every test using it starts from empty tables and Redis."""
+    await empty_state(engine, redis)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass
+class GraphQLClient:
+    """Posts operations the way a frontend does and returns the decoded response."""
+
+    http: httpx.AsyncClient
+    token: str | None = None
+    last: httpx.Response | None = field(default=None, repr=False)
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        sent = {"accept": GRAPHQL_RESPONSE, **(headers or {})}
+        bearer = token if token is not None else self.token
+        if bearer is not None:
+            sent["authorization"] = f"Bearer {bearer}"
+        self.last = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=sent
+        )
+        body: dict[str, Any] = self.last.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """The `data` of a response that must have no errors."""
+        body = await self.post(query, variables, **kw)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def as_user(self, token: str | None) -> GraphQLClient:
+        return GraphQLClient(self.http, token)
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+REGISTER = """
+mutation Register($input: RegisterInput!) {
+  register(input: $input) {
+    user { id email name role }
+    accessToken refreshToken
+    errors { field code message }
+  }
+}
+"""
+
+LOGIN = """
+mutation Login($input: LoginInput!) {
+  login(input: $input) {
+    user { id email role }
+    accessToken refreshToken
+    errors { field code message }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+
+SignUp = Callable[..., Awaitable[Account]]
+
+
+@pytest.fixture
+def sign_up(gql: GraphQLClient, services: Services) -> SignUp:
+    """Register an account through the API; `role` other than customer is set in the database."""
+
+    async def create(
+        email: str | None = None, *, role: str = "customer", password: str = STRONG_PASSWORD
+    ) -> Account:
+        email = email or f"user-{secrets.token_hex(3)}@example.com"
+        data = await gql.data(
+            REGISTER, {"input": {"email": email, "name": "Test User", "password": password}}
+        )
+        payload = data["register"]
+        assert payload["errors"] == [], payload
+        if role != "customer":
+            async with services.sessions() as session:
+                await session.execute(
+                    text("UPDATE users SET role = :role WHERE lower(email) = lower(:email)"),
+                    {"role": role, "email": email},
+                )
+                await session.commit()
+        return Account(
+            payload["user"]["id"], email, password, payload["accessToken"], payload["refreshToken"]
+        )
+
+    return create
+
+
+@pytest.fixture
+async def run_worker(settings: Settings) -> Callable[[], Awaitable[int]]:
+    """Run the real arq worker over Redis until the queue is empty; returns jobs completed."""
+
+    async def run() -> int:
+        assert settings.redis_url
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            redis_settings=redis_settings(settings.redis_url),
+            ctx={"settings": settings},
+            on_startup=startup,
+            on_shutdown=shutdown,
+            burst=True,
+            poll_delay=0.05,
+            handle_signals=False,
+            max_tries=WorkerSettings.max_tries,
+        )
+        try:
+            await worker.main()
+            return worker.jobs_complete
+        finally:
+            await worker.close()
+
+    return run
+
+
+@dataclass
+class StatementCounter:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    """Counts the SQL statements the app's engine runs while the test body runs."""
+    counter = StatementCounter()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        counter.statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
