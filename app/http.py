@@ -128,7 +128,8 @@ def _json_param(request: Request, name: str) -> Any:
         return None
     try:
         return json.loads(value)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
+        # RecursionError: JSON nested too deeply for the decoder.
         raise HttpError(400, f"`{name}` must be JSON.") from error
 
 
@@ -150,7 +151,8 @@ async def read_params(request: Request, limit: int) -> GraphQLParams:
     body = await read_body(request, limit)
     try:
         raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        # RecursionError: a body of deeply nested arrays/objects, which json cannot decode.
         raise HttpError(400, "The request body is not valid JSON.") from error
     return parse_params(raw)
 

@@ -9,6 +9,7 @@ import secrets
 import time
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -38,7 +39,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else secrets.token_hex(8)
+        # fullmatch: `$` would also accept a trailing newline, echoed into the response header.
+        request_id = incoming if _SAFE_ID.fullmatch(incoming) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
         started = time.perf_counter()
@@ -55,6 +57,18 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette's last-resort 500 is sent outside this middleware (no request id, plain
+            # text); answer here instead, and log the traceback with the id the client sees.
+            if scope["type"] != "http" or status:
+                raise
+            logger.exception("unhandled error (request %s)", request_id)
+            extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            response = JSONResponse(
+                {"errors": [{"message": "Internal server error.", "extensions": extensions}]},
+                status_code=500,
+            )
+            await response(scope, receive, send_with_id)
         finally:
             if scope["type"] == "http":
                 logger.info(

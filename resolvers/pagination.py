@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -88,16 +88,54 @@ class PageInfoData:
     end_cursor: str | None
 
 
+Counter = Callable[[], Awaitable[int]]
+
+
 @dataclass
 class Page(Generic[T]):
     edges: list[EdgeData[T]]
     page_info: PageInfoData
-    count_statement: Select[Any] = field(repr=False)
-    sessions: SessionFactory = field(repr=False)
+    counter: Counter = field(repr=False)
 
     async def total_count(self) -> int:
-        async with self.sessions() as session:
-            return int((await session.execute(self.count_statement)).scalar_one())
+        return await self.counter()
+
+
+def known_count(value: int) -> Counter:
+    async def count() -> int:
+        return value
+
+    return count
+
+
+def statement_counter(sessions: SessionFactory, statement: Select[Any]) -> Counter:
+    """Counts the rows of `statement` (filters applied) in its own session, when asked."""
+    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+
+    async def count() -> int:
+        async with sessions() as session:
+            return int((await session.execute(count_statement)).scalar_one())
+
+    return count
+
+
+def page_from_rows(
+    rows: list[T], keys: Sequence[SortKey[T]], args: PageArgs, size: int, counter: Counter
+) -> Page[T]:
+    """A page from up to size + 1 rows fetched in the requested direction."""
+    backwards = args.last is not None
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    edges = [EdgeData(encode_cursor([key.value_of(row) for key in keys]), row) for row in rows]
+    info = PageInfoData(
+        has_next_page=has_more if not backwards else args.before is not None,
+        has_previous_page=has_more if backwards else args.after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Page(edges, info, counter)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -137,37 +175,41 @@ def _beyond(
     return or_(false(), *clauses)
 
 
+def page_statement(statement: Select[T], keys: Sequence[SortKey[Any]], args: PageArgs) -> Select[T]:
+    """`statement` narrowed to the rows after/before the cursors, ordered, limited to size + 1."""
+    size, backwards = args.validated()
+    if args.after is not None:
+        statement = statement.where(_beyond(keys, decode_cursor(args.after, keys), forward=True))
+    if args.before is not None:
+        statement = statement.where(_beyond(keys, decode_cursor(args.before, keys), forward=False))
+    order = [key.column.desc() if key.descending != backwards else key.column.asc() for key in keys]
+    return statement.order_by(*order).limit(size + 1)
+
+
 async def paginate(
     sessions: SessionFactory,
     statement: Select[T],
     keys: Sequence[SortKey[T]],
     args: PageArgs,
+    *,
+    with_total: bool = False,
 ) -> Page[T]:
-    """Run one page of `statement` (filters applied, no ORDER BY) in a fresh session."""
-    size, backwards = args.validated()
-    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
-    page_statement = statement
-    if args.after is not None:
-        page_statement = page_statement.where(
-            _beyond(keys, decode_cursor(args.after, keys), forward=True)
-        )
-    if args.before is not None:
-        page_statement = page_statement.where(
-            _beyond(keys, decode_cursor(args.before, keys), forward=False)
-        )
-    order = [key.column.desc() if key.descending != backwards else key.column.asc() for key in keys]
-    page_statement = page_statement.order_by(*order).limit(size + 1)
+    """Run one page of `statement` (filters applied, no ORDER BY) in a fresh session.
+
+    With `with_total` on a first page, the total comes from the same statement
+    (`count(*) OVER ()`, computed before LIMIT) instead of a second round trip.
+    """
+    size, _ = args.validated()
+    counter = statement_counter(sessions, statement)
+    narrowed = page_statement(statement, keys, args)
+    first_page = args.after is None and args.before is None
     async with sessions() as session:
-        rows = list((await session.execute(page_statement)).scalars().all())
-    has_more = len(rows) > size
-    rows = rows[:size]
-    if backwards:
-        rows.reverse()
-    edges = [EdgeData(encode_cursor([key.value_of(row) for key in keys]), row) for row in rows]
-    info = PageInfoData(
-        has_next_page=has_more if not backwards else args.before is not None,
-        has_previous_page=has_more if backwards else args.after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-    return Page(edges, info, count_statement, sessions)
+        if with_total and first_page:
+            result = await session.execute(narrowed.add_columns(func.count().over()))
+            pairs = result.all()
+            rows = [pair[0] for pair in pairs]
+            # No cursor narrows a first page, so an empty one means an empty list.
+            counter = known_count(int(pairs[0][1]) if pairs else 0)
+        else:
+            rows = list((await session.execute(narrowed)).scalars().all())
+    return page_from_rows(rows, keys, args, size, counter)

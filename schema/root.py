@@ -6,24 +6,24 @@ development and staff, and `public` for everyone else in production.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
-from schema.extensions import ErrorPolicy
+from schema.extensions import ErrorPolicy, is_unexpected, mask_unexpected, query_limits_rule
 from schema.users import UserMutation, UserQuery
 
 
@@ -44,11 +44,6 @@ class Limits:
     max_aliases: int = 30
 
 
-def _is_introspection(context: IgnoreContext) -> bool:
-    # Introspection's own nesting (ofType chains) is bounded by the schema, not the client.
-    return context.field_name.startswith("__")
-
-
 class CatalogSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -57,14 +52,43 @@ class CatalogSchema(strawberry.Schema):
         # request id, and nothing else needs a traceback.
         return None
 
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        result = await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+        # An exception raised by a validation rule or an extension hook is caught by strawberry
+        # outside the operation, so ErrorPolicy never sees it: mask it here, or its message
+        # (which may hold SQL or internals) would reach the client.
+        if result.errors and any(is_unexpected(error) for error in result.errors):
+            result.errors = [
+                mask_unexpected(error, context_value) if is_unexpected(error) else error
+                for error in result.errors
+            ]
+        return result
+
 
 def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: each operation gets its own extension objects.
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ErrorPolicy, suggestions=introspection),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth, should_ignore=_is_introspection),
+        # Depth (introspection aside) and aliases, in linear time: see query_limits_rule.
+        partial(AddValidationRules, [query_limits_rule(limits.max_depth, limits.max_aliases)]),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
+import db.models  # noqa: F401  (every table, for truncation)
 from app.context import Services
 from app.main import create_app
 from app.settings import PROJECT_ROOT, Settings
@@ -69,8 +70,10 @@ def servers() -> Iterator[Servers]:
 
     data_dir = PROJECT_ROOT / ".data" / "test"
     data_dir.mkdir(parents=True, exist_ok=True)
-    services = start_dev_services(data_dir, database="catalog_test")
-    yield Servers(fresh_database(services, "catalog_test"), services.redis_url)
+    # A database per run, so concurrent runs in one checkout cannot disturb each other.
+    name = f"catalog_test_{os.getpid()}"
+    services = start_dev_services(data_dir, database=name)
+    yield Servers(fresh_database(services, name), services.redis_url)
 
 
 @pytest.fixture(scope="session")

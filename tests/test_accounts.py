@@ -142,7 +142,9 @@ async def test_login_rehashes_outdated_password_hashes(
 async def test_update_me(gql: GraphQLClient, sign_up: SignUp) -> None:
     account = await sign_up()
     me = gql.as_user(account.access_token)
-    mutation = "mutation($n: String) { updateMe(input: {name: $n}) { user { name } errors { field code } } }"
+    mutation = """
+    mutation($n: String) { updateMe(input: {name: $n}) { user { name } errors { field code } } }
+    """
     data = await me.data(mutation, {"n": "  Grace   Hopper "})
     assert data["updateMe"] == {"user": {"name": "Grace Hopper"}, "errors": []}
     data = await me.data(mutation, {"n": ""})

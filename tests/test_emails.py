@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,8 +32,8 @@ async def outbox(services: Services) -> list[OutboxEmail]:
 
 
 @pytest.fixture
-async def job_ctx(services: Services) -> AsyncIterator[dict[str, Any]]:
-    yield {"sessions": services.sessions, "mailer": LogMailer(), "redis": services.queue}
+async def job_ctx(services: Services) -> dict[str, Any]:
+    return {"sessions": services.sessions, "mailer": LogMailer(), "redis": services.queue}
 
 
 async def test_registration_enqueues_a_welcome_email_the_worker_sends(
