@@ -33,8 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, logging, sys
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 from app.devservices import start_dev_services
 services = start_dev_services(Path(sys.argv[1]))
