@@ -30,7 +30,6 @@ class Services:
 @dataclass
 class Context:
     services: Services
-    loaders: Loaders
     request_id: str
     user_agent: str | None = None
     client_ip: str | None = None
@@ -39,6 +38,11 @@ class Context:
     # Set by register/login/refresh: the account this request just signed in as.
     signed_in_user_id: int | None = None
     _user: User | None = field(default=None, repr=False)
+    loaders: Loaders = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Loaders read the viewer lazily: visibility rules depend on who is asking.
+        self.loaders = create_loaders(self.services.sessions, lambda: self.user)
 
     @property
     def user(self) -> User | None:
@@ -77,7 +81,6 @@ async def build_context(
 ) -> Context:
     context = Context(
         services=services,
-        loaders=create_loaders(services.sessions),
         request_id=request_id,
         user_agent=user_agent[:512] if user_agent else None,
         client_ip=client_ip,

@@ -1,16 +1,23 @@
 """Every model, imported in one place so metadata is complete (Alembic, tests)."""
 
 from db.base import Base
+from db.catalog import Category, Product, ProductStatus
 from db.emails import EmailStatus, OutboxEmail
+from db.reviews import Review, ReviewStatus
 from db.users import AuthSession, PasswordResetToken, RefreshToken, Role, User
 
 __all__ = [
     "AuthSession",
     "Base",
+    "Category",
     "EmailStatus",
     "OutboxEmail",
     "PasswordResetToken",
+    "Product",
+    "ProductStatus",
     "RefreshToken",
+    "Review",
+    "ReviewStatus",
     "Role",
     "User",
 ]

@@ -1,34 +1,169 @@
 """Dataloaders, built fresh for every request (never shared: they cache per request).
 
 Each batch opens its own session from the factory: one `AsyncSession` cannot serve the
-concurrent resolvers of a GraphQL request.
+concurrent resolvers of a GraphQL request. Loaders whose answer depends on who is asking read
+the viewer lazily, so a bad token fails the fields that need it, not the whole request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
+from db.catalog import Category, Product
+from db.reviews import Review
 from db.session import SessionFactory
 from db.users import User
+from resolvers.batching import counts_per_group, first_pages, first_rows_per_group
+from resolvers.pagination import Page, SortKey, datetime_key
+from resolvers.visibility import listed_reviews, visible_products, visible_reviews
+
+M = TypeVar("M", Category, User, Product, Review)
+Viewer = Callable[[], User | None]
+GroupPage = tuple[int, int]  # (group id, page size)
+
+NEWEST_REVIEWS: list[SortKey[Review]] = [
+    datetime_key(Review.created_at, lambda r: r.created_at, descending=True),
+    SortKey(Review.id, lambda r: r.id, descending=True),
+]
+NEWEST_PRODUCTS: list[SortKey[Product]] = [
+    datetime_key(Product.created_at, lambda p: p.created_at, descending=True),
+    SortKey(Product.id, lambda p: p.id, descending=True),
+]
+CHILD_ORDER: list[SortKey[Category]] = [
+    SortKey(Category.name, lambda c: c.name),
+    SortKey(Category.id, lambda c: c.id),
+]
 
 
-async def _users_by_id(sessions: SessionFactory, ids: Sequence[int]) -> list[User | None]:
-    async with sessions() as session:
-        rows = (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
-        by_id = {user.id: user for user in rows}
-    return [by_id.get(key) for key in ids]
+def by_id_loader(
+    sessions: SessionFactory,
+    model: type[M],
+    visible: Callable[[], ColumnElement[bool]] = true,
+) -> DataLoader[int, M | None]:
+    """Rows by primary key; those the viewer may not see load as None, like missing ones."""
+
+    async def load(ids: Sequence[int]) -> list[M | None]:
+        statement = select(model).where(model.id.in_(ids), visible())
+        async with sessions() as session:
+            found = {row.id: row for row in (await session.execute(statement)).scalars()}
+        return [found.get(key) for key in ids]
+
+    return DataLoader(load)
+
+
+def first_page_loader(
+    sessions: SessionFactory,
+    model: type[Any],
+    statement: Callable[[], Any],
+    group_column: InstrumentedAttribute[Any],
+    keys: Sequence[SortKey[Any]],
+    count: Callable[[int], Awaitable[int]],
+) -> DataLoader[GroupPage, Page[Any]]:
+    """First pages of a nested connection for many parents, one statement per page size."""
+
+    async def load(requests: Sequence[GroupPage]) -> list[Page[Any]]:
+        by_size: dict[int, list[int]] = defaultdict(list)
+        for group_id, size in requests:
+            by_size[size].append(group_id)
+        pages: dict[GroupPage, Page[Any]] = {}
+        for size, group_ids in by_size.items():
+            rows = await first_rows_per_group(
+                sessions, model, statement(), group_column, keys, group_ids, size + 1
+            )
+            for group_id, page in first_pages(rows, keys, size, _counter(count)).items():
+                pages[(group_id, size)] = page
+        return [pages[request] for request in requests]
+
+    return DataLoader(load)
+
+
+def _counter(
+    count: Callable[[int], Awaitable[int]],
+) -> Callable[[int], Callable[[], Awaitable[int]]]:
+    return lambda group_id: lambda: count(group_id)
+
+
+def count_loader(
+    sessions: SessionFactory, statement: Callable[[], Any], group_column: Any
+) -> DataLoader[int, int]:
+    async def load(group_ids: Sequence[int]) -> list[int]:
+        counts = await counts_per_group(sessions, statement(), group_column, list(group_ids))
+        return [counts[group_id] for group_id in group_ids]
+
+    return DataLoader(load)
+
+
+def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> DataLoader[int, int]:
+    """Visible products in each category and its descendants."""
+
+    async def load(category_ids: Sequence[int]) -> list[int]:
+        subtree = Category.__table__.alias("subtree")
+        statement = (
+            select(subtree.c.id)
+            .join(
+                Category,
+                or_(Category.id == subtree.c.id, Category.path.contains([subtree.c.id])),
+            )
+            .join(Product, Product.category_id == Category.id)
+            .where(visible_products(viewer()))
+        )
+        counts = await counts_per_group(sessions, statement, subtree.c.id, list(category_ids))
+        return [counts[category_id] for category_id in category_ids]
+
+    return DataLoader(load)
 
 
 @dataclass(frozen=True)
 class Loaders:
     user_by_id: DataLoader[int, User | None]
+    category_by_id: DataLoader[int, Category | None]
+    product_by_id: DataLoader[int, Product | None]
+    review_by_id: DataLoader[int, Review | None]
+    product_count_by_category: DataLoader[int, int]
+    review_count_by_product: DataLoader[int, int]
+    reviews_by_product: DataLoader[GroupPage, Page[Review]]
+    product_count_in_category: DataLoader[int, int]
+    products_by_category: DataLoader[GroupPage, Page[Product]]
+    child_count_by_category: DataLoader[int, int]
+    children_by_category: DataLoader[GroupPage, Page[Category]]
 
 
-def create_loaders(sessions: SessionFactory) -> Loaders:
+def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
+    def reviews() -> Any:
+        return select(Review).where(listed_reviews(viewer()))
+
+    def products() -> Any:
+        return select(Product).where(visible_products(viewer()))
+
+    def children() -> Any:
+        return select(Category)
+
+    review_count = count_loader(sessions, reviews, Review.product_id)
+    product_count = count_loader(sessions, products, Product.category_id)
+    child_count = count_loader(sessions, children, Category.parent_id)
     return Loaders(
-        user_by_id=DataLoader(lambda ids: _users_by_id(sessions, ids)),
+        user_by_id=by_id_loader(sessions, User),
+        category_by_id=by_id_loader(sessions, Category),
+        product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer())),
+        review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer())),
+        product_count_by_category=product_count_loader(sessions, viewer),
+        review_count_by_product=review_count,
+        reviews_by_product=first_page_loader(
+            sessions, Review, reviews, Review.product_id, NEWEST_REVIEWS, review_count.load
+        ),
+        product_count_in_category=product_count,
+        products_by_category=first_page_loader(
+            sessions, Product, products, Product.category_id, NEWEST_PRODUCTS, product_count.load
+        ),
+        child_count_by_category=child_count,
+        children_by_category=first_page_loader(
+            sessions, Category, children, Category.parent_id, CHILD_ORDER, child_count.load
+        ),
     )

@@ -47,7 +47,10 @@ class SortKey(Generic[T]):
 
 
 def datetime_key(
-    column: ColumnElement[Any], value_of: Callable[[T], Any], *, descending: bool = False
+    column: ColumnElement[Any] | InstrumentedAttribute[Any],
+    value_of: Callable[[T], Any],
+    *,
+    descending: bool = False,
 ) -> SortKey[T]:
     return SortKey(column, value_of, descending, decode=datetime.fromisoformat)
 

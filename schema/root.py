@@ -23,12 +23,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from schema.catalog import CatalogQuery
 from schema.extensions import ErrorPolicy, is_unexpected, mask_unexpected, query_limits_rule
+from schema.node import NodeQuery
 from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery):
     pass
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import Parent
@@ -18,6 +18,7 @@ from db.users import AuthSession, Role, User
 from resolvers import users as resolve
 from resolvers.pagination import Page, PageArgs
 from schema.errors import UserError
+from schema.node import Node
 from schema.permissions import IsAdmin, IsAuthenticated, IsSelfOrStaff, require_role, require_user
 from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
 
@@ -25,10 +26,14 @@ UserRole = strawberry.enum(Role, name="Role", description="What a user may do.")
 
 
 @strawberry.type(name="User", description="An account. Email and status: the user and staff only.")
-class UserType:
+class UserType(Node):
     name: str
     role: UserRole  # type: ignore[valid-type]
     created_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, User)
 
     @strawberry.field
     def id(self, root: Parent[User]) -> strawberry.ID:

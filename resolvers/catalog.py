@@ -1,0 +1,254 @@
+"""Catalog reads: product listings (filter, search, sort, keyset pages) and category lookups."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy.orm import with_expression
+
+from app.context import Context
+from db.catalog import Category, Product, ProductStatus
+from db.reviews import Review
+from resolvers.loaders import NEWEST_REVIEWS
+from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, paginate
+from resolvers.visibility import is_staff, listed_reviews, visible_products
+from schema.errors import BadUserInput, Forbidden
+
+MAX_PRICE = Decimal("1000000000")
+MAX_SEARCH_TERMS = 8
+MAX_SEARCH_LENGTH = 200
+TRIGRAM_THRESHOLD = 0.3
+# Cursors of a typo-tolerant (trigram) search page carry this mark, so later pages keep the mode.
+TRIGRAM_CURSOR = "~"
+
+
+class ProductSortField(enum.Enum):
+    RELEVANCE = "RELEVANCE"
+    NAME = "NAME"
+    PRICE = "PRICE"
+    CREATED_AT = "CREATED_AT"
+    RATING = "RATING"
+
+
+class SortDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class ProductFilterData:
+    search: str | None = None
+    category_id: int | None = None
+    include_descendants: bool = False
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool | None = None
+    rating_min: float | None = None
+    status: ProductStatus | None = None
+    # Set when the filter named a category id that is malformed or of another type.
+    unknown_category: bool = False
+
+
+def search_terms(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower()[:MAX_SEARCH_LENGTH])[:MAX_SEARCH_TERMS]
+
+
+def prefix_query(terms: list[str]) -> ColumnElement[Any]:
+    """Every term as a prefix ("lapt" finds "laptop"), all required."""
+    return func.to_tsquery("english", " & ".join(f"{term}:*" for term in terms))
+
+
+def _check_price(value: Decimal | None, name: str) -> None:
+    if value is not None and (not value.is_finite() or value < 0 or value > MAX_PRICE):
+        raise BadUserInput(f"`{name}` must be a price between 0 and {MAX_PRICE}.")
+
+
+def filter_conditions(viewer_is_staff: bool, data: ProductFilterData) -> list[ColumnElement[bool]]:
+    _check_price(data.price_min, "priceMin")
+    _check_price(data.price_max, "priceMax")
+    if data.rating_min is not None and not 0 <= data.rating_min <= 5:
+        raise BadUserInput("`ratingMin` must be between 0 and 5.")
+    if data.status not in (None, ProductStatus.PUBLISHED) and not viewer_is_staff:
+        raise Forbidden("Only staff can list unpublished products.")
+    conditions: list[ColumnElement[bool]] = []
+    if data.unknown_category:
+        conditions.append(false())
+    if data.category_id is not None:
+        if data.include_descendants:
+            in_tree = select(Category.id).where(
+                or_(Category.id == data.category_id, Category.path.contains([data.category_id]))
+            )
+            conditions.append(Product.category_id.in_(in_tree.scalar_subquery()))
+        else:
+            conditions.append(Product.category_id == data.category_id)
+    if data.price_min is not None:
+        conditions.append(Product.price >= data.price_min)
+    if data.price_max is not None:
+        conditions.append(Product.price <= data.price_max)
+    if data.in_stock is not None:
+        conditions.append(Product.stock > 0 if data.in_stock else Product.stock == 0)
+    if data.rating_min is not None:
+        conditions.append(Product.rating_count > 0)
+        conditions.append(Product.rating_average >= Decimal(str(data.rating_min)))
+    if data.status is not None:
+        conditions.append(Product.status == data.status)
+    return conditions
+
+
+def _rank(product: Product) -> Any:
+    return product.search_rank
+
+
+def sort_keys(
+    field: ProductSortField, direction: SortDirection, rank: ColumnElement[Any] | None
+) -> list[SortKey[Product]]:
+    descending = direction is SortDirection.DESC
+    tie: SortKey[Product] = SortKey(Product.id, lambda p: p.id, descending)
+    if field is ProductSortField.RELEVANCE:
+        if rank is None:
+            raise BadUserInput("Sort by RELEVANCE needs a `search` filter.")
+        return [SortKey(rank, _rank, descending, decode=float), tie]
+    if field is ProductSortField.CREATED_AT:
+        return [
+            datetime_key(Product.created_at, lambda p: p.created_at, descending=descending),
+            tie,
+        ]
+    column_of: dict[ProductSortField, tuple[Any, Any]] = {
+        ProductSortField.NAME: (Product.name, lambda p: p.name),
+        ProductSortField.PRICE: (Product.price, lambda p: p.price),
+        ProductSortField.RATING: (Product.rating_average, lambda p: p.rating_average),
+    }
+    column, value_of = column_of[field]
+    decode = Decimal if field is not ProductSortField.NAME else (lambda raw: raw)
+    return [SortKey(column, value_of, descending, decode=decode), tie]
+
+
+def _strip_mode(cursor: str | None) -> tuple[str | None, bool]:
+    if cursor is not None and cursor.startswith(TRIGRAM_CURSOR):
+        return cursor[len(TRIGRAM_CURSOR) :], True
+    return cursor, False
+
+
+def _mark_trigram(page: Page[Product]) -> Page[Product]:
+    for edge in page.edges:
+        edge.cursor = TRIGRAM_CURSOR + edge.cursor
+    info = page.page_info
+    info.start_cursor = TRIGRAM_CURSOR + info.start_cursor if info.start_cursor else None
+    info.end_cursor = TRIGRAM_CURSOR + info.end_cursor if info.end_cursor else None
+    return page
+
+
+async def list_products(
+    ctx: Context,
+    args: PageArgs,
+    data: ProductFilterData,
+    field: ProductSortField | None,
+    direction: SortDirection | None,
+    *,
+    base: Select[Any] | None = None,
+    with_total: bool = False,
+) -> Page[Product]:
+    viewer = ctx.user
+    conditions = [visible_products(viewer), *filter_conditions(is_staff(viewer), data)]
+    terms = search_terms(data.search) if data.search else []
+    field = field or (ProductSortField.RELEVANCE if terms else ProductSortField.CREATED_AT)
+    direction = direction or SortDirection.DESC
+    statement = base if base is not None else select(Product)
+    if not terms:
+        if data.search is not None:
+            # A search of only punctuation or spaces matches nothing.
+            conditions.append(false())
+            if field is ProductSortField.RELEVANCE:
+                field = ProductSortField.CREATED_AT
+        keys = sort_keys(field, direction, None)
+        return await paginate(
+            ctx.sessions, statement.where(*conditions), keys, args, with_total=with_total
+        )
+
+    after, trigram_after = _strip_mode(args.after)
+    before, trigram_before = _strip_mode(args.before)
+    plain_args = PageArgs(args.first, after, args.last, before)
+    text = " ".join(terms)
+    if not (trigram_after or trigram_before):
+        query = prefix_query(terms)
+        rank = func.ts_rank_cd(Product.search_vector, query)
+        full_text = statement.options(with_expression(Product.search_rank, rank)).where(
+            *conditions, Product.search_vector.op("@@")(query)
+        )
+        page = await paginate(
+            ctx.sessions,
+            full_text,
+            sort_keys(field, direction, rank),
+            plain_args,
+            with_total=with_total,
+        )
+        if page.edges or after is not None or before is not None:
+            return page
+    # Full text found nothing: fall back to trigram similarity, which forgives typos.
+    similarity = func.word_similarity(text, Product.name)
+    fuzzy = statement.options(with_expression(Product.search_rank, similarity)).where(
+        *conditions, similarity > TRIGRAM_THRESHOLD
+    )
+    page = await paginate(
+        ctx.sessions,
+        fuzzy,
+        sort_keys(field, direction, similarity),
+        plain_args,
+        with_total=with_total,
+    )
+    return _mark_trigram(page)
+
+
+async def product_by(ctx: Context, *, product_id: int | None, slug: str | None) -> Product | None:
+    statement = select(Product).where(visible_products(ctx.user))
+    if product_id is not None:
+        statement = statement.where(Product.id == product_id)
+    elif slug is not None:
+        statement = statement.where(Product.slug == slug)
+    else:
+        return None
+    async with ctx.sessions() as session:
+        return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def product_reviews(ctx: Context, product_id: int, args: PageArgs) -> Page[Review]:
+    """A page of a product's reviews beyond the first (first pages batch in a loader)."""
+    statement = select(Review).where(Review.product_id == product_id, listed_reviews(ctx.user))
+    return await paginate(ctx.sessions, statement, NEWEST_REVIEWS, args)
+
+
+CATEGORY_ORDER: list[SortKey[Category]] = [
+    SortKey(Category.name, lambda c: c.name),
+    SortKey(Category.id, lambda c: c.id),
+]
+
+
+async def list_categories(
+    ctx: Context, args: PageArgs, *, parent_id: int | None, roots_only: bool, unknown_parent: bool
+) -> Page[Category]:
+    statement = select(Category)
+    if unknown_parent:
+        statement = statement.where(false())
+    elif parent_id is not None:
+        statement = statement.where(Category.parent_id == parent_id)
+    elif roots_only:
+        statement = statement.where(Category.parent_id.is_(None))
+    return await paginate(ctx.sessions, statement, CATEGORY_ORDER, args)
+
+
+async def category_by(
+    ctx: Context, *, category_id: int | None, slug: str | None
+) -> Category | None:
+    if category_id is not None:
+        return await ctx.loaders.category_by_id.load(category_id)
+    if slug is None:
+        return None
+    async with ctx.sessions() as session:
+        return (
+            await session.execute(select(Category).where(Category.slug == slug))
+        ).scalar_one_or_none()

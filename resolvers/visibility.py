@@ -1,0 +1,45 @@
+"""Who may see which rows: declared once, as SQL conditions, for every query and loader.
+
+Lists, `node()`, dataloaders and (later) compiled queries all read these, so a rule cannot be
+applied in one place and forgotten in another.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, true
+
+from db.catalog import Product, ProductStatus
+from db.reviews import Review, ReviewStatus
+from db.users import User
+
+
+def is_staff(viewer: User | None) -> bool:
+    return viewer is not None and viewer.role.is_staff
+
+
+def visible_products(viewer: User | None) -> ColumnElement[bool]:
+    """Staff see every product; everyone else only published ones."""
+    if is_staff(viewer):
+        return true()
+    return Product.status == ProductStatus.PUBLISHED
+
+
+def visible_reviews(viewer: User | None) -> ColumnElement[bool]:
+    """Approved reviews for everyone; authors also see their own; staff see all."""
+    if is_staff(viewer):
+        return true()
+    approved = Review.status == ReviewStatus.APPROVED
+    if viewer is None:
+        return approved
+    return or_(approved, Review.user_id == viewer.id)
+
+
+def listed_reviews(viewer: User | None) -> ColumnElement[bool]:
+    """Reviews shown under a product: approved ones, plus the viewer's own whatever its status.
+
+    Staff moderate through their own query, so product pages look the same to them.
+    """
+    approved = Review.status == ReviewStatus.APPROVED
+    if viewer is None:
+        return approved
+    return or_(approved, Review.user_id == viewer.id)

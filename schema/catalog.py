@@ -1,0 +1,342 @@
+"""Catalog types and queries: categories, products, money and ratings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, cast
+
+import strawberry
+from strawberry import Parent
+from strawberry.scalars import JSON
+
+from app.context import Info
+from db.catalog import Category, Product, ProductStatus
+from db.reviews import Review
+from resolvers import catalog as resolve
+from resolvers.pagination import Page, PageArgs
+from schema.errors import BadUserInput
+from schema.node import Node
+from schema.permissions import IsStaff
+from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
+from schema.reviews import ReviewType
+from schema.selection import selects
+
+ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
+ProductSortField = strawberry.enum(resolve.ProductSortField, name="ProductSortField")
+SortDirection = strawberry.enum(resolve.SortDirection, name="SortDirection")
+
+DEFAULT_DIRECTION = {
+    resolve.ProductSortField.NAME: resolve.SortDirection.ASC,
+    resolve.ProductSortField.PRICE: resolve.SortDirection.ASC,
+}
+
+
+@strawberry.type(description="An exact amount of money: never a float.")
+class Money:
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
+
+
+@strawberry.type
+class RatingBucket:
+    stars: int
+    count: int
+
+
+@strawberry.type(description="Approved reviews only; kept exact with every review change.")
+class Rating:
+    average: float = strawberry.field(description="0 when there are no reviews.")
+    count: int
+    histogram: list[RatingBucket] = strawberry.field(description="One bucket per star, 1 to 5.")
+
+
+@strawberry.type
+class Image:
+    url: str
+    alt: str
+
+
+# Category and Product refer to each other: one of the two references must be lazy.
+LazyCategory = Annotated["CategoryType", strawberry.lazy("schema.catalog")]
+
+
+@strawberry.input
+class ProductFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Words or word beginnings in name, SKU or description."
+    )
+    category_id: strawberry.ID | None = None
+    include_descendants: bool = strawberry.field(
+        default=False, description="With categoryId: also products of its subcategories."
+    )
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool | None = None
+    rating_min: float | None = None
+    status: ProductStatusEnum | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Other than PUBLISHED: staff only."
+    )
+
+
+@strawberry.input
+class ProductSort:
+    field: ProductSortField  # type: ignore[valid-type]
+    direction: SortDirection | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Default: ASC for NAME and PRICE, DESC otherwise."
+    )
+
+
+@strawberry.type(name="Product")
+class ProductType(Node):
+    sku: str
+    name: str
+    slug: str
+    description: str
+    status: ProductStatusEnum  # type: ignore[valid-type]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, Product)
+
+    @strawberry.field
+    def id(self, root: Parent[Product]) -> strawberry.ID:
+        return to_global_id("Product", root.id)
+
+    @strawberry.field
+    def price(self, root: Parent[Product]) -> Money:
+        return Money(amount=root.price, currency=root.currency)
+
+    @strawberry.field
+    def in_stock(self, root: Parent[Product]) -> bool:
+        return root.stock > 0
+
+    @strawberry.field(permission_classes=[IsStaff], description="Units on hand (staff only).")
+    def stock(self, root: Parent[Product]) -> int | None:
+        return root.stock
+
+    @strawberry.field(description='Free-form attributes, e.g. {"color": "black"}.')
+    def attributes(self, root: Parent[Product]) -> JSON:
+        return cast(JSON, root.attributes)
+
+    @strawberry.field
+    def images(self, root: Parent[Product]) -> list[Image]:
+        return [Image(url=image["url"], alt=image.get("alt", "")) for image in root.images]
+
+    @strawberry.field
+    def rating(self, root: Parent[Product]) -> Rating:
+        return Rating(
+            average=float(root.rating_average),
+            count=root.rating_count,
+            histogram=[
+                RatingBucket(stars=stars, count=count)
+                for stars, count in enumerate(root.rating_histogram, start=1)
+            ],
+        )
+
+    @strawberry.field(graphql_type=LazyCategory | None)
+    async def category(self, root: Parent[Product], info: Info) -> Category | None:
+        if root.category_id is None:
+            return None
+        return await info.context.loaders.category_by_id.load(root.category_id)
+
+    @strawberry.field(
+        graphql_type=Connection[ReviewType],
+        description="Approved reviews (and the caller's own), newest first.",
+    )
+    async def reviews(
+        self,
+        root: Parent[Product],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[Review]:
+        args = PageArgs(first, after, last, before)
+        size, backwards = args.validated()
+        if after is None and before is None and not backwards:
+            return await info.context.loaders.reviews_by_product.load((root.id, size))
+        return await resolve.product_reviews(info.context, root.id, args)
+
+
+@strawberry.type(name="Category")
+class CategoryType(Node):
+    name: str
+    slug: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, Category)
+
+    @strawberry.field
+    def id(self, root: Parent[Category]) -> strawberry.ID:
+        return to_global_id("Category", root.id)
+
+    @strawberry.field(graphql_type=LazyCategory | None)
+    async def parent(self, root: Parent[Category], info: Info) -> Category | None:
+        if root.parent_id is None:
+            return None
+        return await info.context.loaders.category_by_id.load(root.parent_id)
+
+    @strawberry.field(
+        graphql_type=list[LazyCategory], description="From the root down to the parent."
+    )
+    async def ancestors(self, root: Parent[Category], info: Info) -> list[Category]:
+        loaded = await info.context.loaders.category_by_id.load_many(root.path)
+        return [category for category in loaded if category is not None]
+
+    @strawberry.field(graphql_type=Connection[LazyCategory], description="By name.")
+    async def children(
+        self,
+        root: Parent[Category],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page[Category]:
+        args = PageArgs(first, after, last, before)
+        size, backwards = args.validated()
+        if after is None and before is None and not backwards:
+            return await info.context.loaders.children_by_category.load((root.id, size))
+        return await resolve.list_categories(
+            info.context, args, parent_id=root.id, roots_only=False, unknown_parent=False
+        )
+
+    @strawberry.field(
+        graphql_type=Connection[ProductType],
+        description="Products directly in this category (see `products` for subtrees).",
+    )
+    async def products(
+        self,
+        root: Parent[Category],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        sort: ProductSort | None = None,
+    ) -> Page[Product]:
+        args = PageArgs(first, after, last, before)
+        size, backwards = args.validated()
+        if after is None and before is None and not backwards and sort is None:
+            return await info.context.loaders.products_by_category.load((root.id, size))
+        field, direction = _sort(sort)
+        return await resolve.list_products(
+            info.context, args, resolve.ProductFilterData(category_id=root.id), field, direction
+        )
+
+    @strawberry.field(description="Visible products in this category and all below it.")
+    async def product_count(self, root: Parent[Category], info: Info) -> int:
+        return await info.context.loaders.product_count_by_category.load(root.id)
+
+
+def _sort(
+    sort: ProductSort | None,
+) -> tuple[resolve.ProductSortField | None, resolve.SortDirection | None]:
+    if sort is None:
+        return None, None
+    field: resolve.ProductSortField = sort.field
+    direction = sort.direction or DEFAULT_DIRECTION.get(field, resolve.SortDirection.DESC)
+    return field, direction
+
+
+def _category_key(global_id: strawberry.ID | None) -> tuple[int | None, bool]:
+    """(category key, whether an id was given but names no category)."""
+    if global_id is None:
+        return None, False
+    key = parse_int_id(global_id, "Category")
+    return key, key is None
+
+
+def _filter_data(value: ProductFilter | None) -> resolve.ProductFilterData:
+    if value is None:
+        return resolve.ProductFilterData()
+    category_id, unknown = _category_key(value.category_id)
+    return resolve.ProductFilterData(
+        search=value.search,
+        category_id=category_id,
+        include_descendants=value.include_descendants,
+        price_min=value.price_min,
+        price_max=value.price_max,
+        in_stock=value.in_stock,
+        rating_min=value.rating_min,
+        status=value.status,
+        unknown_category=unknown,
+    )
+
+
+def _one_of(id: strawberry.ID | None, slug: str | None, type_name: str) -> int | None:
+    if (id is None) == (slug is None):
+        raise BadUserInput(f"Pass exactly one of `id` or `slug` to look up a {type_name}.")
+    if id is None:
+        return None
+    parse_global_id(id)
+    return parse_int_id(id, type_name) or 0
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(graphql_type=Connection[ProductType])
+    async def products(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ProductFilter | None = None,
+        sort: ProductSort | None = None,
+    ) -> Page[Product]:
+        field, direction = _sort(sort)
+        return await resolve.list_products(
+            info.context,
+            PageArgs(first, after, last, before),
+            _filter_data(filter),
+            field,
+            direction,
+            with_total=selects(info, "totalCount"),
+        )
+
+    @strawberry.field(graphql_type=ProductType | None)
+    async def product(
+        self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
+    ) -> Product | None:
+        key = _one_of(id, slug, "Product")
+        return await resolve.product_by(info.context, product_id=key, slug=slug)
+
+    @strawberry.field(graphql_type=Connection[CategoryType])
+    async def categories(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        parent_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only its children.")
+        ] = None,
+        roots_only: Annotated[
+            bool, strawberry.argument(description="Only top-level categories.")
+        ] = False,
+    ) -> Page[Category]:
+        parent_key, unknown = _category_key(parent_id)
+        return await resolve.list_categories(
+            info.context,
+            PageArgs(first, after, last, before),
+            parent_id=parent_key,
+            roots_only=roots_only,
+            unknown_parent=unknown,
+        )
+
+    @strawberry.field(graphql_type=LazyCategory | None)
+    async def category(
+        self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
+    ) -> Category | None:
+        key = _one_of(id, slug, "Category")
+        return await resolve.category_by(info.context, category_id=key, slug=slug)
