@@ -73,7 +73,9 @@ def servers() -> Iterator[Servers]:
     # A database per run, so concurrent runs in one checkout cannot disturb each other.
     name = f"catalog_test_{os.getpid()}"
     services = start_dev_services(data_dir, database=name)
-    yield Servers(fresh_database(services, name), services.redis_url)
+    # Likewise a Redis database of its own (the tests flush it), most of the time.
+    redis_url = services.redis_url.rsplit("/", 1)[0] + f"/{1 + os.getpid() % 15}"
+    yield Servers(fresh_database(services, name), redis_url)
 
 
 @pytest.fixture(scope="session")
