@@ -87,7 +87,9 @@ def wants_graphiql(request: Request) -> bool:
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) anything over `limit` bytes before reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and not declared.isdigit():
+        raise HttpError(400, "The Content-Length header must be a number.")
+    if declared is not None and int(declared) > limit:
         raise HttpError(413, f"The request body must be at most {limit} bytes.")
     body = bytearray()
     async for chunk in request.stream():
@@ -134,7 +136,7 @@ def _json_param(request: Request, name: str) -> Any:
 
 
 async def read_params(request: Request, limit: int) -> GraphQLParams:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if len(request.url.query) > limit:
             raise HttpError(414, "The query string is too long.")
         return parse_params(
@@ -229,7 +231,7 @@ class GraphQLEndpoint:
         )
         allowed = (
             {OperationType.QUERY}
-            if request.method == "GET"
+            if request.method in ("GET", "HEAD")
             else {OperationType.QUERY, OperationType.MUTATION}
         )
         try:

@@ -729,3 +729,19 @@ async def test_other_methods_are_405(client: httpx.AsyncClient, method: str) -> 
 
     assert response.status_code == 405
     assert "POST" in response.headers["allow"]
+
+
+async def test_non_numeric_content_length_is_a_bad_request(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql",
+        content=b'{"query": "{ me { id } }"}',
+        headers={"content-type": "application/json", "content-length": "ten"},
+    )
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["errors"][0]["message"]
+
+
+async def test_head_is_answered_like_get(client: httpx.AsyncClient) -> None:
+    response = await client.head("/graphql", params={"query": "{ me { id } }"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
