@@ -122,15 +122,43 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    from app.seed import SeedError, seed_catalog
+    from db.migrate import upgrade
+
+    settings = with_services(get_settings())
+    assert settings.database_url is not None
+    upgrade(settings.database_url)
+    seeding = seed_catalog(
+        settings.database_url,
+        categories=args.categories,
+        products=args.products,
+        users=args.users,
+        reviews=args.reviews,
+        seed=args.seed,
+        reset=args.reset,
+    )
+    try:
+        summary = asyncio.run(seeding)
+    except SeedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(summary.report())
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     """Everything a developer needs: services, migrations, demo data, API and worker."""
     from app.demo import seed_demo
+    from app.seed import seed_dev_catalog
     from db.migrate import upgrade
 
     settings = with_services(get_settings())
     assert settings.database_url is not None
     upgrade(settings.database_url)
     credentials = asyncio.run(seed_demo(settings))
+    if catalog := asyncio.run(seed_dev_catalog(settings.database_url)):
+        print(f"Seeded a demo catalog: {catalog}", flush=True)
     executable = [sys.executable, "-m", "app.cli"]
     children = [
         subprocess.Popen([*executable, "serve", "--host", args.host, "--port", str(args.port)]),  # noqa: S603
@@ -208,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default=None, help="defaults to the email's local part")
     create.add_argument("--role", choices=["customer", "staff", "admin"], default="customer")
     create.set_defaults(func=cmd_users_create)
+
+    seed = commands.add_parser("seed", help="fill an empty catalog with deterministic demo data")
+    seed.add_argument("--categories", type=int, default=200, help="three-level tree size")
+    seed.add_argument("--products", type=int, default=20_000)
+    seed.add_argument("--users", type=int, default=2_000, help="customers @seed.example.com")
+    seed.add_argument("--reviews", type=int, default=100_000)
+    seed.add_argument("--seed", type=int, default=42, help="same seed, same rows")
+    seed.add_argument("--reset", action="store_true", help="delete the catalog and seed users")
+    seed.set_defaults(func=cmd_seed)
     return parser
 
 
