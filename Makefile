@@ -35,5 +35,9 @@ schema: install
 
 check: lint test
 
+# Not part of `make test`: minutes of load on this machine; appends to docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m bench.run --record
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

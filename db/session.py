@@ -21,6 +21,12 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The URL as libpq and asyncpg want it, without SQLAlchemy's `+driver` part."""
+    parsed = make_url(async_url(url)).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         async_url(url),

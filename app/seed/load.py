@@ -13,7 +13,6 @@ from random import Random
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
-from sqlalchemy.engine import make_url
 
 from app.seed.generate_categories import build_categories
 from app.seed.generate_people import build_reviews, build_users
@@ -21,7 +20,7 @@ from app.seed.generate_products import build_products
 from app.seed.outcome import CatalogNotEmptyError, SeedError, SeedSummary
 from app.seed.parameters import HISTORY, REFERENCE_DATE, SEED_EMAIL_DOMAIN, SEED_PASSWORD
 from app.seed.progress import Progress
-from db.session import async_url
+from db.session import libpq_url
 from resolvers.passwords import hash_password
 
 CATEGORY_COLUMNS = (
@@ -78,10 +77,7 @@ WHERE p.id = a.product_id
 """
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    """asyncpg wants a libpq URL, not SQLAlchemy's `postgresql+asyncpg://` dialect form."""
-    url = make_url(async_url(database_url)).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+asyncpg_dsn = libpq_url
 
 
 def _validate(categories: int, products: int, users: int, reviews: int) -> None:

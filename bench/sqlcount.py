@@ -1,0 +1,80 @@
+"""SQL statements per request, counted in-process.
+
+The app is built with `create_app` on settings that point at the bench database, its lifespan
+entered, and a `before_cursor_execute` listener attached to its engine. Each query is sent once
+to warm up (the dialect's first-connect statements, loaders' caches per process...) and then
+once more, counted, through httpx's ASGI transport: no network, the same code path as a real
+request. Transaction control (BEGIN/COMMIT) and pool pre-pings are not cursor executions and so
+not counted: the number is the queries a request sends.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from bench.queries import BenchQuery, request_body
+
+HEADERS = {"content-type": "application/json", "accept": "application/graphql-response+json"}
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        # before_cursor_execute(conn, cursor, statement, parameters, context, executemany)
+        self.count += 1
+        self.statements.append(str(args[2]))
+
+
+async def count_statements(
+    database_url: str,
+    redis_url: str,
+    queries: Sequence[BenchQuery],
+    values: Mapping[str, Any],
+    data_dir: Path,
+) -> dict[str, list[str]]:
+    """The SQL statements one request of each query executes, by query name."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(
+        environment="production",
+        secret_key=secrets.token_urlsafe(48),
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        log_level="WARNING",
+        _env_file=None,
+    )
+    app = create_app(settings)
+    counted: dict[str, list[str]] = {}
+    async with app.router.lifespan_context(app):
+        engine = app.state.services.sessions.kw["bind"].sync_engine
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for query in queries:
+                body = json.dumps(request_body(query, values))
+                await client.post("/graphql", content=body, headers=HEADERS)  # warm-up
+                counter = StatementCounter()
+                event.listen(engine, "before_cursor_execute", counter)
+                try:
+                    response = await client.post("/graphql", content=body, headers=HEADERS)
+                finally:
+                    event.remove(engine, "before_cursor_execute", counter)
+                payload = response.json() if response.content else {}
+                if response.status_code != 200 or payload.get("errors"):
+                    raise RuntimeError(
+                        f"in-process request for {query.name!r} failed: "
+                        f"{response.status_code} {response.text[:500]}"
+                    )
+                counted[query.name] = counter.statements
+    return counted
