@@ -40,9 +40,8 @@ async def authenticate(
     try:
         claims = signer.verify(token)
     except InvalidAccessToken as error:
-        expired = "expired" in str(error).lower()
         raise AuthFailure(
-            "The access token has expired." if expired else "The access token is invalid."
+            "The access token has expired." if error.expired else "The access token is invalid."
         ) from error
     # One statement: the user must be active and the session neither revoked nor expired.
     statement = (
@@ -119,7 +118,7 @@ async def rotate_refresh_token(
             await revoke_sessions(session, AuthSession.id == reused)
         return None
     session_id, token_expires_at = claimed
-    row = (
+    auth_session, user = (
         await session.execute(
             select(AuthSession, User)
             .join(User, User.id == AuthSession.user_id)
@@ -127,7 +126,6 @@ async def rotate_refresh_token(
             .with_for_update(of=AuthSession)
         )
     ).one()
-    auth_session, user = row.tuple()
     if auth_session.revoked_at is not None or token_expires_at <= now or not user.is_active:
         return None
     expires_at = now + lifetime

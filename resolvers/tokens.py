@@ -16,6 +16,10 @@ ALGORITHM = "HS256"
 class InvalidAccessToken(Exception):
     """The token is malformed, forged, expired or for another audience."""
 
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
 
 @dataclass(frozen=True)
 class AccessClaims:
@@ -60,7 +64,10 @@ class TokenSigner:
                 session_id=uuid.UUID(claims["sid"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             )
-        except (jwt.PyJWTError, ValueError, TypeError) as error:
+        except jwt.ExpiredSignatureError as error:
+            raise InvalidAccessToken(str(error), expired=True) from error
+        except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
+            # AttributeError/TypeError: claims of the wrong type (e.g. a numeric `sid`).
             raise InvalidAccessToken(str(error)) from error
 
 
