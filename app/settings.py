@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     mail_from: str = "Catalog <no-reply@catalog.local>"
     public_url: str = "http://127.0.0.1:8000"
 
+    # Reviews: a new or edited review naming one of these (whole word, any case) waits for a
+    # moderator instead of going live. A JSON list in the environment, e.g. '["spam", "casino"]'.
+    review_banned_words: list[str] = Field(
+        default_factory=lambda: ["viagra", "cialis", "casino", "porn", "xxx"]
+    )
+
     @model_validator(mode="after")
     def _refuse_weak_production_secret(self) -> Settings:
         if self.environment != "production":

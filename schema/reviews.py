@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import Parent
 
 from app.context import Info
+from db.catalog import Product
 from db.reviews import Review, ReviewStatus
 from db.users import User
 from schema.node import Node
 from schema.relay import to_global_id
+
+if TYPE_CHECKING:
+    from schema.catalog import ProductType
+
+# schema.catalog imports this module (Product.reviews), so the way back must be lazy.
+LazyProduct = Annotated["ProductType", strawberry.lazy("schema.catalog")]
 
 ReviewStatusEnum = strawberry.enum(
     ReviewStatus, name="ReviewStatus", description="Only approved reviews count and show publicly."
@@ -44,3 +51,18 @@ class ReviewType(Node):
     @strawberry.field(graphql_type=PublicProfile | None)
     async def author(self, root: Parent[Review], info: Info) -> User | None:
         return await info.context.loaders.user_by_id.load(root.user_id)
+
+    @strawberry.field(
+        graphql_type=LazyProduct | None, description="Null when the product is hidden from you."
+    )
+    async def product(self, root: Parent[Review], info: Info) -> Product | None:
+        return await info.context.loaders.product_by_id.load(root.product_id)
+
+    @strawberry.field(
+        description="Why the review is held or rejected: for its author and staff, else null."
+    )
+    def moderation_reason(self, root: Parent[Review], info: Info) -> str | None:
+        viewer = info.context.user
+        if viewer is None or not (viewer.id == root.user_id or viewer.role.is_staff):
+            return None
+        return root.moderation_reason
