@@ -23,6 +23,8 @@ class Services:
 
     settings: Settings
     sessions: SessionFactory
+    # Autocommit sessions for reads (lists, lookups, loaders): fewer round trips.
+    readers: SessionFactory
     queue: ArqRedis
     signer: TokenSigner
 
@@ -42,7 +44,7 @@ class Context:
 
     def __post_init__(self) -> None:
         # Loaders read the viewer lazily: visibility rules depend on who is asking.
-        self.loaders = create_loaders(self.services.sessions, lambda: self.user)
+        self.loaders = create_loaders(self.services.readers, lambda: self.user)
 
     @property
     def user(self) -> User | None:
@@ -54,6 +56,10 @@ class Context:
     @property
     def sessions(self) -> SessionFactory:
         return self.services.sessions
+
+    @property
+    def readers(self) -> SessionFactory:
+        return self.services.readers
 
     @property
     def settings(self) -> Settings:
@@ -89,7 +95,7 @@ async def build_context(
     if token is None:
         return context
     try:
-        user, session_id = await authenticate(services.sessions, services.signer, token)
+        user, session_id = await authenticate(services.readers, services.signer, token)
     except AuthFailure as failure:
         context.auth_error = str(failure)
         return context

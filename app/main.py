@@ -21,7 +21,7 @@ from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
 from app.requests import RequestIdMiddleware
 from app.settings import Settings, get_settings
-from db.session import create_engine, create_session_factory
+from db.session import create_engine, create_reader_factory, create_session_factory
 from resolvers.tokens import TokenSigner
 from schema.root import Limits, build_schema
 
@@ -42,6 +42,7 @@ def create_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         sessions=create_session_factory(engine),
+        readers=create_reader_factory(engine),
         queue=open_queue(settings.redis_url),
         signer=TokenSigner(
             key=settings.signing_key,

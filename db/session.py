@@ -39,3 +39,10 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_reader_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for single-statement reads: autocommit, so no BEGIN and no ROLLBACK round
+    trips around each query. Never write through them: nothing would be atomic."""
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(autocommit, expire_on_commit=False, autoflush=False)

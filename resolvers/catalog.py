@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
 from sqlalchemy.orm import with_expression
 
 from app.context import Context
 from db.catalog import Category, Product, ProductStatus
 from db.reviews import Review
 from resolvers.loaders import NEWEST_REVIEWS
-from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, paginate
+from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, float_value, paginate
 from resolvers.visibility import is_staff, listed_reviews, visible_products
 from schema.errors import BadUserInput, Forbidden
 
@@ -61,6 +61,12 @@ def search_terms(text: str) -> list[str]:
 def prefix_query(terms: list[str]) -> ColumnElement[Any]:
     """Every term as a prefix ("lapt" finds "laptop"), all required."""
     return func.to_tsquery("english", " & ".join(f"{term}:*" for term in terms))
+
+
+def sku_prefix(terms: list[str]) -> ColumnElement[bool]:
+    """The search, punctuation and spaces aside, begins the SKU ("sku 0042" finds SKU-0042)."""
+    bare_sku = func.lower(func.regexp_replace(Product.sku, r"\W+", "", "g"))
+    return bare_sku.startswith("".join(terms), autoescape=True)
 
 
 def _check_price(value: Decimal | None, name: str) -> None:
@@ -112,7 +118,7 @@ def sort_keys(
     if field is ProductSortField.RELEVANCE:
         if rank is None:
             raise BadUserInput("Sort by RELEVANCE needs a `search` filter.")
-        return [SortKey(rank, _rank, descending, decode=float), tie]
+        return [SortKey(rank, _rank, descending, decode=float_value), tie]
     if field is ProductSortField.CREATED_AT:
         return [
             datetime_key(Product.created_at, lambda p: p.created_at, descending=descending),
@@ -124,8 +130,7 @@ def sort_keys(
         ProductSortField.RATING: (Product.rating_average, lambda p: p.rating_average),
     }
     column, value_of = column_of[field]
-    decode = Decimal if field is not ProductSortField.NAME else (lambda raw: raw)
-    return [SortKey(column, value_of, descending, decode=decode), tie]
+    return [SortKey(column, value_of, descending), tie]
 
 
 def _strip_mode(cursor: str | None) -> tuple[str | None, bool]:
@@ -151,7 +156,6 @@ async def list_products(
     direction: SortDirection | None,
     *,
     base: Select[Any] | None = None,
-    with_total: bool = False,
 ) -> Page[Product]:
     viewer = ctx.user
     conditions = [visible_products(viewer), *filter_conditions(is_staff(viewer), data)]
@@ -166,9 +170,7 @@ async def list_products(
             if field is ProductSortField.RELEVANCE:
                 field = ProductSortField.CREATED_AT
         keys = sort_keys(field, direction, None)
-        return await paginate(
-            ctx.sessions, statement.where(*conditions), keys, args, with_total=with_total
-        )
+        return await paginate(ctx.readers, statement.where(*conditions), keys, args)
 
     after, trigram_after = _strip_mode(args.after)
     before, trigram_before = _strip_mode(args.before)
@@ -176,30 +178,39 @@ async def list_products(
     text = " ".join(terms)
     if not (trigram_after or trigram_before):
         query = prefix_query(terms)
-        rank = func.ts_rank_cd(Product.search_vector, query)
+        # The text search parser reads "SKU-0042" as "sku" and the integer "-0042", so a SKU
+        # typed as printed would never match the vector: match SKUs by prefix on their own,
+        # ranked above any text match.
+        sku = sku_prefix(terms)
+        rank = func.ts_rank_cd(Product.search_vector, query) + case((sku, 1.0), else_=0.0)
         full_text = statement.options(with_expression(Product.search_rank, rank)).where(
-            *conditions, Product.search_vector.op("@@")(query)
+            *conditions, or_(Product.search_vector.op("@@")(query), sku)
         )
         page = await paginate(
-            ctx.sessions,
+            ctx.readers,
             full_text,
             sort_keys(field, direction, rank),
             plain_args,
-            with_total=with_total,
         )
-        if page.edges or after is not None or before is not None:
+        info = page.page_info
+        # Fall back only when nothing matched: a page of `first: 0` (asked for its totalCount)
+        # has no edges, but its extra row shows there are matches.
+        found = page.edges or info.has_next_page or info.has_previous_page
+        if found or after is not None or before is not None:
             return page
     # Full text found nothing: fall back to trigram similarity, which forgives typos.
     similarity = func.word_similarity(text, Product.name)
+    # Like the full-text search, every word must match (each one forgiving typos): the
+    # similarity of the whole text alone lets "stand mouse" find every stand and every mouse.
+    every_word = [func.word_similarity(term, Product.name) > TRIGRAM_THRESHOLD for term in terms]
     fuzzy = statement.options(with_expression(Product.search_rank, similarity)).where(
-        *conditions, similarity > TRIGRAM_THRESHOLD
+        *conditions, similarity > TRIGRAM_THRESHOLD, *every_word
     )
     page = await paginate(
-        ctx.sessions,
+        ctx.readers,
         fuzzy,
         sort_keys(field, direction, similarity),
         plain_args,
-        with_total=with_total,
     )
     return _mark_trigram(page)
 
@@ -212,14 +223,14 @@ async def product_by(ctx: Context, *, product_id: int | None, slug: str | None) 
         statement = statement.where(Product.slug == slug)
     else:
         return None
-    async with ctx.sessions() as session:
+    async with ctx.readers() as session:
         return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def product_reviews(ctx: Context, product_id: int, args: PageArgs) -> Page[Review]:
     """A page of a product's reviews beyond the first (first pages batch in a loader)."""
     statement = select(Review).where(Review.product_id == product_id, listed_reviews(ctx.user))
-    return await paginate(ctx.sessions, statement, NEWEST_REVIEWS, args)
+    return await paginate(ctx.readers, statement, NEWEST_REVIEWS, args)
 
 
 CATEGORY_ORDER: list[SortKey[Category]] = [
@@ -238,7 +249,7 @@ async def list_categories(
         statement = statement.where(Category.parent_id == parent_id)
     elif roots_only:
         statement = statement.where(Category.parent_id.is_(None))
-    return await paginate(ctx.sessions, statement, CATEGORY_ORDER, args)
+    return await paginate(ctx.readers, statement, CATEGORY_ORDER, args)
 
 
 async def category_by(
@@ -248,7 +259,7 @@ async def category_by(
         return await ctx.loaders.category_by_id.load(category_id)
     if slug is None:
         return None
-    async with ctx.sessions() as session:
+    async with ctx.readers() as session:
         return (
             await session.execute(select(Category).where(Category.slug == slug))
         ).scalar_one_or_none()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
@@ -109,7 +110,8 @@ def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> DataLoader
             select(subtree.c.id)
             .join(
                 Category,
-                or_(Category.id == subtree.c.id, Category.path.contains([subtree.c.id])),
+                # array(...): a bare list would bind the column object as a literal parameter.
+                or_(Category.id == subtree.c.id, Category.path.contains(array([subtree.c.id]))),
             )
             .join(Product, Product.category_id == Category.id)
             .where(visible_products(viewer()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,14 +37,78 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+# Cursor values come back from clients: each is checked to be what the column holds, so a
+# forged cursor is BAD_USER_INPUT rather than a database error (wrong type, out of range, NUL).
+def int_value(raw: Any) -> int:
+    if type(raw) is not int or not -(2**63) <= raw < 2**63:
+        raise ValueError("not a key")
+    return raw
+
+
+def text_value(raw: Any) -> str:
+    if not isinstance(raw, str) or "\x00" in raw:
+        raise ValueError("not a text")
+    return raw
+
+
+def decimal_value(raw: Any) -> Decimal:
+    if not isinstance(raw, str):
+        raise ValueError("not a decimal")
+    value = Decimal(raw)  # InvalidOperation (an ArithmeticError) for garbage
+    if not value.is_finite() or abs(value.adjusted()) > 1000:
+        raise ValueError("not a finite decimal")
+    return value
+
+
+def float_value(raw: Any) -> float:
+    if type(raw) not in (int, float) or not math.isfinite(raw):
+        raise ValueError("not a number")
+    return float(raw)
+
+
+def datetime_value(raw: Any) -> datetime:
+    value = datetime.fromisoformat(raw)  # TypeError for a non-string
+    if value.tzinfo is None:
+        raise ValueError("not an aware datetime")
+    return value
+
+
+DECODERS: dict[type, Callable[[Any], Any]] = {
+    int: int_value,
+    str: text_value,
+    Decimal: decimal_value,
+    float: float_value,
+    datetime: datetime_value,
+}
+
+
+def _column_decoder(column: Any) -> Callable[[Any], Any]:
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:  # an expression of no declared type
+        python_type = None
+    decoder = DECODERS.get(python_type) if python_type is not None else None
+    if decoder is None:
+        raise RuntimeError(f"Give SortKey({column}) a decode function.")
+    return decoder
+
+
 @dataclass(frozen=True)
 class SortKey(Generic[T]):
-    """One column of the ordering, and how to read its value off a result row."""
+    """One column of the ordering, and how to read its value off a result row.
+
+    `decode` turns a cursor's value back into a query parameter, raising ValueError (or
+    TypeError, ArithmeticError) for one the column cannot hold; by default it follows the
+    column's type.
+    """
 
     column: ColumnElement[Any] | InstrumentedAttribute[Any]
     value_of: Callable[[T], Any]
     descending: bool = False
-    decode: Callable[[Any], Any] = lambda raw: raw
+    decode: Callable[[Any], Any] | None = None
+
+    def decode_value(self, raw: Any) -> Any:
+        return (self.decode or _column_decoder(self.column))(raw)
 
 
 def datetime_key(
@@ -52,7 +117,7 @@ def datetime_key(
     *,
     descending: bool = False,
 ) -> SortKey[T]:
-    return SortKey(column, value_of, descending, decode=datetime.fromisoformat)
+    return SortKey(column, value_of, descending, decode=datetime_value)
 
 
 @dataclass(frozen=True)
@@ -104,13 +169,6 @@ class Page(Generic[T]):
         return await self.counter()
 
 
-def known_count(value: int) -> Counter:
-    async def count() -> int:
-        return value
-
-    return count
-
-
 def statement_counter(sessions: SessionFactory, statement: Select[Any]) -> Counter:
     """Counts the rows of `statement` (filters applied) in its own session, when asked."""
     count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -153,10 +211,10 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey[Any]]) -> list[Any]:
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("wrong shape")
         return [
-            key.decode(value) if value is not None else None
+            key.decode_value(value) if value is not None else None
             for key, value in zip(keys, raw, strict=True)
         ]
-    except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+    except (ValueError, TypeError, ArithmeticError, UnicodeError, binascii.Error) as error:
         raise BadUserInput(f"{cursor!r} is not a valid cursor for this list.") from error
 
 
@@ -194,25 +252,14 @@ async def paginate(
     statement: Select[T],
     keys: Sequence[SortKey[T]],
     args: PageArgs,
-    *,
-    with_total: bool = False,
 ) -> Page[T]:
     """Run one page of `statement` (filters applied, no ORDER BY) in a fresh session.
 
-    With `with_total` on a first page, the total comes from the same statement
-    (`count(*) OVER ()`, computed before LIMIT) instead of a second round trip.
+    The total is counted by its own statement, and only when a client asks for it: a
+    `count(*) OVER ()` here would make PostgreSQL sort every matching row for every page.
     """
     size, _ = args.validated()
-    counter = statement_counter(sessions, statement)
     narrowed = page_statement(statement, keys, args)
-    first_page = args.after is None and args.before is None
     async with sessions() as session:
-        if with_total and first_page:
-            result = await session.execute(narrowed.add_columns(func.count().over()))
-            pairs = result.all()
-            rows = [pair[0] for pair in pairs]
-            # No cursor narrows a first page, so an empty one means an empty list.
-            counter = known_count(int(pairs[0][1]) if pairs else 0)
-        else:
-            rows = list((await session.execute(narrowed)).scalars().all())
-    return page_from_rows(rows, keys, args, size, counter)
+        rows = list((await session.execute(narrowed)).scalars().all())
+    return page_from_rows(rows, keys, args, size, statement_counter(sessions, statement))

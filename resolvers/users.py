@@ -228,7 +228,7 @@ async def logout_all(ctx: Context, user: User) -> StatusResult:
 
 
 async def my_sessions(ctx: Context, user: User) -> list[AuthSession]:
-    async with ctx.sessions() as session:
+    async with ctx.readers() as session:
         return await auth.active_sessions(session, user.id)
 
 
@@ -384,7 +384,7 @@ async def list_users(ctx: Context, args: PageArgs, search: str | None) -> Page[U
         statement = statement.where(
             or_(User.email.ilike(pattern, escape="\\"), User.name.ilike(pattern, escape="\\"))
         )
-    return await paginate(ctx.sessions, statement, USER_ORDER, args)
+    return await paginate(ctx.readers, statement, USER_ORDER, args)
 
 
 def _no_such_user() -> UserResult:

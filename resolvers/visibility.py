@@ -6,7 +6,7 @@ applied in one place and forgotten in another.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from db.catalog import Product, ProductStatus
 from db.reviews import Review, ReviewStatus
@@ -25,13 +25,13 @@ def visible_products(viewer: User | None) -> ColumnElement[bool]:
 
 
 def visible_reviews(viewer: User | None) -> ColumnElement[bool]:
-    """Approved reviews for everyone; authors also see their own; staff see all."""
+    """Reviews of visible products: approved ones, the viewer's own; staff see all."""
     if is_staff(viewer):
         return true()
-    approved = Review.status == ReviewStatus.APPROVED
-    if viewer is None:
-        return approved
-    return or_(approved, Review.user_id == viewer.id)
+    of_visible_product = (
+        select(Product.id).where(Product.id == Review.product_id, visible_products(viewer)).exists()
+    )
+    return and_(listed_reviews(viewer), of_visible_product)
 
 
 def listed_reviews(viewer: User | None) -> ColumnElement[bool]:

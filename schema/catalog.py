@@ -20,7 +20,6 @@ from schema.node import Node
 from schema.permissions import IsStaff
 from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
 from schema.reviews import ReviewType
-from schema.selection import selects
 
 ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
 ProductSortField = strawberry.enum(resolve.ProductSortField, name="ProductSortField")
@@ -300,7 +299,6 @@ class CatalogQuery:
             _filter_data(filter),
             field,
             direction,
-            with_total=selects(info, "totalCount"),
         )
 
     @strawberry.field(graphql_type=ProductType | None)

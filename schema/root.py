@@ -24,18 +24,21 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from schema.catalog import CatalogQuery
+from schema.catalog_admin import CatalogMutation
 from schema.extensions import ErrorPolicy, is_unexpected, mask_unexpected, query_limits_rule
+from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
+from schema.review_mutations import ReviewMutation, ReviewQuery
 from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, NodeQuery, CatalogQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation):
+class Mutation(UserMutation, ReviewMutation, CatalogMutation):
     pass
 
 
@@ -98,7 +101,7 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, name_converter=CachedNameConverter()),
     )
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +29,7 @@ from starlette.applications import Starlette
 import db.models  # noqa: F401  (every table, for truncation)
 from app.context import Services
 from app.main import create_app
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 from db.base import Base
 from db.migrate import upgrade
 from db.session import async_url
@@ -66,16 +69,17 @@ def servers() -> Iterator[Servers]:
     if database_url and redis_url:
         yield Servers(_fresh_database_on(database_url), redis_url)
         return
-    from app.devservices import fresh_database, start_dev_services
+    from app.devservices import fresh_database, start_dev_services, stop_dev_services
 
-    data_dir = PROJECT_ROOT / ".data" / "test"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # A database per run, so concurrent runs in one checkout cannot disturb each other.
-    name = f"catalog_test_{os.getpid()}"
-    services = start_dev_services(data_dir, database=name)
-    # Likewise a Redis database of its own (the tests flush it), most of the time.
-    redis_url = services.redis_url.rsplit("/", 1)[0] + f"/{1 + os.getpid() % 15}"
-    yield Servers(fresh_database(services, name), redis_url)
+    # Servers of this run's own, never the dev data, and never shared with a concurrent run
+    # (a server stops with the process that started it). Starting them takes about a second.
+    data_dir = Path(tempfile.mkdtemp(prefix="catalog-test-"))
+    try:
+        services = start_dev_services(data_dir, database="catalog_test")
+        yield Servers(fresh_database(services, "catalog_test"), services.redis_url)
+    finally:
+        stop_dev_services(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +92,8 @@ def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Sett
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_dir=tmp_path_factory.mktemp("data"),
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
-        _env_file=None,  # type: ignore[call-arg]
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        _env_file=None,
     )
 
 

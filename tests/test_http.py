@@ -521,7 +521,7 @@ async def test_unsafe_incoming_request_id_is_replaced(
     response = await client.post(
         "/graphql",
         json={"query": "{ me { id } }"},
-        headers={"x-request-id": request_id.encode()},
+        headers={b"x-request-id": request_id.encode()},
     )
 
     echoed = response.headers["x-request-id"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import httpx
 import pytest
@@ -68,7 +68,7 @@ def production_settings(settings: Settings, **overrides: Any) -> Settings:
         database_url=settings.database_url,
         redis_url=settings.redis_url,
         data_dir=settings.data_dir,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **overrides,
     )
 
@@ -265,7 +265,15 @@ async def test_get_queries_still_work_in_production(prod: GraphQLClient) -> None
 
 # -- Settings -----------------------------------------------------------------------------------
 
-URLS = {"database_url": "postgresql://u@127.0.0.1:1/db", "redis_url": "redis://127.0.0.1:1/0"}
+
+class Urls(TypedDict, total=False):
+    """The service URLs, as `Settings` keyword arguments (optional: some tests omit one)."""
+
+    database_url: str
+    redis_url: str
+
+
+URLS: Urls = {"database_url": "postgresql://u@127.0.0.1:1/db", "redis_url": "redis://127.0.0.1:1/0"}
 
 
 @pytest.fixture
@@ -290,7 +298,7 @@ def test_production_refuses_a_missing_or_weak_secret(secret: str | None) -> None
         Settings(
             environment="production",
             secret_key=None if secret is None else SecretStr(secret),
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             **URLS,
         )
 
@@ -303,19 +311,22 @@ def test_production_refuses_a_weak_secret_from_the_environment(
     monkeypatch.setenv("SECRET_KEY", "changeme")
 
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(_env_file=None, **URLS)  # type: ignore[call-arg]
+        Settings(_env_file=None, **URLS)
 
 
 @pytest.mark.usefixtures("clean_env")
 @pytest.mark.parametrize("missing", ["database_url", "redis_url"])
-def test_production_requires_database_and_redis(missing: str) -> None:
-    urls = {name: url for name, url in URLS.items() if name != missing}
+def test_production_requires_database_and_redis(
+    missing: Literal["database_url", "redis_url"],
+) -> None:
+    urls = URLS.copy()
+    del urls[missing]
 
     with pytest.raises(ValidationError, match=missing.upper()):
         Settings(
             environment="production",
             secret_key=SecretStr("k" * 32),
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             **urls,
         )
 
@@ -325,7 +336,7 @@ def test_production_accepts_a_strong_secret() -> None:
     settings = Settings(
         environment="production",
         secret_key=SecretStr("x" * 32),
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         **URLS,
     )
 
@@ -336,7 +347,7 @@ def test_production_accepts_a_strong_secret() -> None:
 
 @pytest.mark.usefixtures("clean_env")
 def test_development_needs_no_secret(tmp_path: Any) -> None:
-    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path)
 
     assert not settings.is_production
     assert settings.graphiql_enabled
