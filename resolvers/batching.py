@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, Select, column, func, select, true, values
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from db.session import SessionFactory
@@ -31,7 +32,13 @@ async def first_rows_per_group(
     """Up to `limit` rows of `statement` for each group id, in `keys` order."""
     if not group_ids or limit <= 0:
         return {group_id: [] for group_id in group_ids}
-    groups = values(column("group_id", BigInteger), name="groups").data([(g,) for g in group_ids])
+    # unnest of one array parameter: the SQL text is the same for any number of groups, so
+    # both SQLAlchemy's compiled cache and asyncpg's prepared statements are reused.
+    groups = (
+        func.unnest(bindparam("group_ids", list(group_ids), type_=ARRAY(BigInteger)))
+        .table_valued("group_id")
+        .render_derived(name="groups")
+    )
     order = [key.column.desc() if key.descending else key.column.asc() for key in keys]
     per_group = (
         statement.where(group_column == groups.c.group_id).order_by(*order).limit(limit).lateral()
@@ -61,7 +68,9 @@ async def counts_per_group(
         return {}
     counted = (
         statement.with_only_columns(group_column, func.count())
-        .where(group_column.in_(group_ids))
+        .where(
+            group_column == any_(bindparam("group_ids", list(group_ids), type_=ARRAY(BigInteger)))
+        )
         .group_by(group_column)
         .order_by(None)
     )

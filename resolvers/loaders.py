@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select, true
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry.dataloader import DataLoader
 
@@ -51,7 +51,9 @@ def by_id_loader(
     """Rows by primary key; those the viewer may not see load as None, like missing ones."""
 
     async def load(ids: Sequence[int]) -> list[M | None]:
-        statement = select(model).where(model.id.in_(ids), visible())
+        # `= ANY(array)`: one SQL text for any number of ids (cached, prepared once).
+        wanted = bindparam("ids", list(ids), type_=ARRAY(BigInteger))
+        statement = select(model).where(model.id == any_(wanted), visible())
         async with sessions() as session:
             found = {row.id: row for row in (await session.execute(statement)).scalars()}
         return [found.get(key) for key in ids]

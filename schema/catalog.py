@@ -18,6 +18,7 @@ from resolvers.pagination import Page, PageArgs
 from schema.errors import BadUserInput
 from schema.node import Node
 from schema.permissions import IsStaff
+from schema.prefetch import MaybeAwaitable, cached_or_load, prefetch_object, prefetch_page
 from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
 from schema.reviews import ReviewType
 
@@ -136,16 +137,16 @@ class ProductType(Node):
         )
 
     @strawberry.field(graphql_type=LazyCategory | None)
-    async def category(self, root: Parent[Product], info: Info) -> Category | None:
+    def category(self, root: Parent[Product], info: Info) -> MaybeAwaitable[Category | None]:
         if root.category_id is None:
             return None
-        return await info.context.loaders.category_by_id.load(root.category_id)
+        return cached_or_load(info.context.loaders.category_by_id, root.category_id)
 
     @strawberry.field(
         graphql_type=Connection[ReviewType],
         description="Approved reviews (and the caller's own), newest first.",
     )
-    async def reviews(
+    def reviews(
         self,
         root: Parent[Product],
         info: Info,
@@ -153,12 +154,12 @@ class ProductType(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Page[Review]:
+    ) -> MaybeAwaitable[Page[Review]]:
         args = PageArgs(first, after, last, before)
         size, backwards = args.validated()
         if after is None and before is None and not backwards:
-            return await info.context.loaders.reviews_by_product.load((root.id, size))
-        return await resolve.product_reviews(info.context, root.id, args)
+            return cached_or_load(info.context.loaders.reviews_by_product, (root.id, size))
+        return resolve.product_reviews(info.context, root.id, args)
 
 
 @strawberry.type(name="Category")
@@ -177,10 +178,10 @@ class CategoryType(Node):
         return to_global_id("Category", root.id)
 
     @strawberry.field(graphql_type=LazyCategory | None)
-    async def parent(self, root: Parent[Category], info: Info) -> Category | None:
+    def parent(self, root: Parent[Category], info: Info) -> MaybeAwaitable[Category | None]:
         if root.parent_id is None:
             return None
-        return await info.context.loaders.category_by_id.load(root.parent_id)
+        return cached_or_load(info.context.loaders.category_by_id, root.parent_id)
 
     @strawberry.field(
         graphql_type=list[LazyCategory], description="From the root down to the parent."
@@ -190,7 +191,7 @@ class CategoryType(Node):
         return [category for category in loaded if category is not None]
 
     @strawberry.field(graphql_type=Connection[LazyCategory], description="By name.")
-    async def children(
+    def children(
         self,
         root: Parent[Category],
         info: Info,
@@ -198,12 +199,12 @@ class CategoryType(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Page[Category]:
+    ) -> MaybeAwaitable[Page[Category]]:
         args = PageArgs(first, after, last, before)
         size, backwards = args.validated()
         if after is None and before is None and not backwards:
-            return await info.context.loaders.children_by_category.load((root.id, size))
-        return await resolve.list_categories(
+            return cached_or_load(info.context.loaders.children_by_category, (root.id, size))
+        return resolve.list_categories(
             info.context, args, parent_id=root.id, roots_only=False, unknown_parent=False
         )
 
@@ -211,7 +212,7 @@ class CategoryType(Node):
         graphql_type=Connection[ProductType],
         description="Products directly in this category (see `products` for subtrees).",
     )
-    async def products(
+    def products(
         self,
         root: Parent[Category],
         info: Info,
@@ -220,19 +221,21 @@ class CategoryType(Node):
         last: int | None = None,
         before: str | None = None,
         sort: ProductSort | None = None,
-    ) -> Page[Product]:
+    ) -> MaybeAwaitable[Page[Product]]:
         args = PageArgs(first, after, last, before)
         size, backwards = args.validated()
         if after is None and before is None and not backwards and sort is None:
-            return await info.context.loaders.products_by_category.load((root.id, size))
+            return cached_or_load(info.context.loaders.products_by_category, (root.id, size))
         field, direction = _sort(sort)
-        return await resolve.list_products(
+        return resolve.list_products(
             info.context, args, resolve.ProductFilterData(category_id=root.id), field, direction
         )
 
-    @strawberry.field(description="Visible products in this category and all below it.")
-    async def product_count(self, root: Parent[Category], info: Info) -> int:
-        return await info.context.loaders.product_count_by_category.load(root.id)
+    @strawberry.field(
+        graphql_type=int, description="Visible products in this category and all below it."
+    )
+    def product_count(self, root: Parent[Category], info: Info) -> MaybeAwaitable[int]:
+        return cached_or_load(info.context.loaders.product_count_by_category, root.id)
 
 
 def _sort(
@@ -293,20 +296,23 @@ class CatalogQuery:
         sort: ProductSort | None = None,
     ) -> Page[Product]:
         field, direction = _sort(sort)
-        return await resolve.list_products(
+        page = await resolve.list_products(
             info.context,
             PageArgs(first, after, last, before),
             _filter_data(filter),
             field,
             direction,
         )
+        return await prefetch_page(info, page, "Product")
 
     @strawberry.field(graphql_type=ProductType | None)
     async def product(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Product | None:
         key = _one_of(id, slug, "Product")
-        return await resolve.product_by(info.context, product_id=key, slug=slug)
+        product = await resolve.product_by(info.context, product_id=key, slug=slug)
+        await prefetch_object(info, product, "Product")
+        return product
 
     @strawberry.field(graphql_type=Connection[CategoryType])
     async def categories(
@@ -324,17 +330,20 @@ class CatalogQuery:
         ] = False,
     ) -> Page[Category]:
         parent_key, unknown = _category_key(parent_id)
-        return await resolve.list_categories(
+        page = await resolve.list_categories(
             info.context,
             PageArgs(first, after, last, before),
             parent_id=parent_key,
             roots_only=roots_only,
             unknown_parent=unknown,
         )
+        return await prefetch_page(info, page, "Category")
 
     @strawberry.field(graphql_type=LazyCategory | None)
     async def category(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
         key = _one_of(id, slug, "Category")
-        return await resolve.category_by(info.context, category_id=key, slug=slug)
+        category = await resolve.category_by(info.context, category_id=key, slug=slug)
+        await prefetch_object(info, category, "Category")
+        return category

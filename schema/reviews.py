@@ -13,6 +13,7 @@ from db.catalog import Product
 from db.reviews import Review, ReviewStatus
 from db.users import User
 from schema.node import Node
+from schema.prefetch import MaybeAwaitable, cached_or_load
 from schema.relay import to_global_id
 
 if TYPE_CHECKING:
@@ -49,8 +50,8 @@ class ReviewType(Node):
         return to_global_id("Review", root.id)
 
     @strawberry.field(graphql_type=PublicProfile | None)
-    async def author(self, root: Parent[Review], info: Info) -> User | None:
-        return await info.context.loaders.user_by_id.load(root.user_id)
+    def author(self, root: Parent[Review], info: Info) -> MaybeAwaitable[User | None]:
+        return cached_or_load(info.context.loaders.user_by_id, root.user_id)
 
     @strawberry.field(
         graphql_type=LazyProduct | None, description="Null when the product is hidden from you."
