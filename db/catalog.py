@@ -33,9 +33,13 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from db.base import Base, created_at_column
 
+# The SKU goes in twice: as the parser splits it ("LAP-0042" -> "lap", "-0042") and squashed to
+# one token ("lap0042"), so a SKU typed with or without its punctuation is found by the index.
 SEARCH_VECTOR = (
     "setweight(to_tsvector('english'::regconfig, coalesce(name, '')), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, coalesce(sku, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, "
+    "lower(regexp_replace(coalesce(sku, ''), '[^[:alnum:]]+', '', 'g'))), 'A') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B')"
 )
 

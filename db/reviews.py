@@ -37,6 +37,8 @@ class Review(Base):
         # Newest approved reviews of a product, for the per-product window query.
         Index("ix_reviews_product_newest", "product_id", "status", "created_at", "id"),
         Index("ix_reviews_user", "user_id"),
+        # The moderation queue: reviews of one status, oldest first.
+        Index("ix_reviews_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

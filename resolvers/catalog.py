@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import with_expression
 
 from app.context import Context
@@ -59,14 +59,12 @@ def search_terms(text: str) -> list[str]:
 
 
 def prefix_query(terms: list[str]) -> ColumnElement[Any]:
-    """Every term as a prefix ("lapt" finds "laptop"), all required."""
-    return func.to_tsquery("english", " & ".join(f"{term}:*" for term in terms))
-
-
-def sku_prefix(terms: list[str]) -> ColumnElement[bool]:
-    """The search, punctuation and spaces aside, begins the SKU ("sku 0042" finds SKU-0042)."""
-    bare_sku = func.lower(func.regexp_replace(Product.sku, r"\W+", "", "g"))
-    return bare_sku.startswith("".join(terms), autoescape=True)
+    """Every term as a prefix ("lapt" finds "laptop"), all required; or, for a SKU typed with
+    spaces or punctuation ("sku 0042"), the terms squashed together as one SKU prefix."""
+    every_term = " & ".join(f"{term}:*" for term in terms)
+    if len(terms) > 1:
+        every_term = f"({every_term}) | {''.join(terms)}:*"
+    return func.to_tsquery("english", every_term)
 
 
 def _check_price(value: Decimal | None, name: str) -> None:
@@ -178,13 +176,11 @@ async def list_products(
     text = " ".join(terms)
     if not (trigram_after or trigram_before):
         query = prefix_query(terms)
-        # The text search parser reads "SKU-0042" as "sku" and the integer "-0042", so a SKU
-        # typed as printed would never match the vector: match SKUs by prefix on their own,
-        # ranked above any text match.
-        sku = sku_prefix(terms)
-        rank = func.ts_rank_cd(Product.search_vector, query) + case((sku, 1.0), else_=0.0)
+        # SKUs are in the vector too, squashed to one token (see db/catalog.py): the GIN index
+        # answers name, SKU and description matches alike.
+        rank = func.ts_rank_cd(Product.search_vector, query)
         full_text = statement.options(with_expression(Product.search_rank, rank)).where(
-            *conditions, or_(Product.search_vector.op("@@")(query), sku)
+            *conditions, Product.search_vector.op("@@")(query)
         )
         page = await paginate(
             ctx.readers,
