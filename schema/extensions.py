@@ -84,25 +84,23 @@ class ErrorPolicy(MaskErrors):
         return mask_unexpected(error, self.execution_context.context)
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed: list[GraphQLError] = []
-        for error in super()._process_errors(errors):
-            if error.extensions and "code" in error.extensions:
-                processed.append(error)
-                continue
-            code = ApiError.code if error.path else request_error_code(error)
-            message = error.message if self.suggestions else _SUGGESTION.sub("", error.message)
-            processed.append(
-                GraphQLError(
-                    message=message,
-                    nodes=error.nodes,
-                    source=error.source,
-                    positions=error.positions,
-                    path=error.path,
-                    original_error=error.original_error,
-                    extensions={**(error.extensions or {}), "code": code},
-                )
-            )
-        return processed
+        return [with_code(error, self.suggestions) for error in super()._process_errors(errors)]
+
+
+def with_code(error: GraphQLError, suggestions: bool) -> GraphQLError:
+    """The error with an `extensions.code` (and, when suggestions are off, without them)."""
+    if error.extensions and "code" in error.extensions:
+        return error
+    code = ApiError.code if error.path else request_error_code(error)
+    return GraphQLError(
+        message=error.message if suggestions else _SUGGESTION.sub("", error.message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), "code": code},
+    )
 
 
 SelectionOwner = OperationDefinitionNode | FragmentDefinitionNode | FieldNode | InlineFragmentNode

@@ -17,7 +17,9 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -25,7 +27,13 @@ from strawberry.types.graphql import OperationType
 
 from schema.catalog import CatalogQuery
 from schema.catalog_admin import CatalogMutation
-from schema.extensions import ErrorPolicy, is_unexpected, mask_unexpected, query_limits_rule
+from schema.extensions import (
+    ErrorPolicy,
+    is_unexpected,
+    mask_unexpected,
+    query_limits_rule,
+    with_code,
+)
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
 from schema.review_mutations import ReviewMutation, ReviewQuery
@@ -50,6 +58,9 @@ class Limits:
 
 
 class CatalogSchema(strawberry.Schema):
+    # Whether error messages may carry "Did you mean …?" (set by build_schema).
+    suggestions: bool = True
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -76,12 +87,14 @@ class CatalogSchema(strawberry.Schema):
             allowed_operation_types,
             operation_extensions,
         )
-        # An exception raised by a validation rule or an extension hook is caught by strawberry
-        # outside the operation, so ErrorPolicy never sees it: mask it here, or its message
-        # (which may hold SQL or internals) would reach the client.
-        if result.errors and any(is_unexpected(error) for error in result.errors):
+        # An error raised in an extension hook (a validation rule, the cached parser) is caught
+        # by strawberry outside the operation, so ErrorPolicy never sees it: mask and code it
+        # here, or its message (which may hold SQL or internals) would reach the client.
+        if result.errors:
             result.errors = [
-                mask_unexpected(error, context_value) if is_unexpected(error) else error
+                mask_unexpected(error, context_value)
+                if is_unexpected(error)
+                else with_code(error, self.suggestions)
                 for error in result.errors
             ]
         return result
@@ -97,12 +110,18 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return CatalogSchema(
+    # Last, so the token limit and every validation rule above are part of what is cached:
+    # a document parsed and validated once is not parsed and validated again. The caches are
+    # bounded, so unique documents from clients cannot grow memory.
+    extensions += [partial(ParserCache, maxsize=512), partial(ValidationCache, maxsize=512)]
+    built = CatalogSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, name_converter=CachedNameConverter()),
     )
+    built.suggestions = introspection
+    return built
 
 
 # The schema `catalog export-schema` prints (limits do not change the SDL).
