@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from db.base import Base, created_at_column
+from db.values import GlobalId, Money, RatingSummary
 
 # The SKU goes in twice: as the parser splits it ("LAP-0042" -> "lap", "-0042") and squashed to
 # one token ("lap0042"), so a SKU typed with or without its punctuation is found by the index.
@@ -50,7 +51,8 @@ class ProductStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-class Category(Base):
+class Category(GlobalId, Base):
+    node_type = "Category"
     __tablename__ = "categories"
     __table_args__ = (Index("ix_categories_path", "path", postgresql_using="gin"),)
 
@@ -69,7 +71,8 @@ class Category(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
-class Product(Base):
+class Product(GlobalId, Base):
+    node_type = "Product"
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price >= 0", name="price_not_negative"),
@@ -129,3 +132,17 @@ class Product(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
     # Filled only by searches (`with_expression`): the row's relevance to the search text.
     search_rank: Mapped[float | None] = query_expression()
+
+    @property
+    def money(self) -> Money:
+        return Money(self.price, self.currency)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def rating(self) -> RatingSummary:
+        return RatingSummary(
+            float(self.rating_average), self.rating_count, tuple(self.rating_histogram)
+        )

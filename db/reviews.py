@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at_column
+from db.values import GlobalId
 
 
 class ReviewStatus(enum.StrEnum):
@@ -29,7 +30,8 @@ class ReviewStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Review(Base):
+class Review(GlobalId, Base):
+    node_type = "Review"
     __tablename__ = "reviews"
     __table_args__ = (
         UniqueConstraint("product_id", "user_id"),

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at_column
+from db.values import GlobalId
 
 
 class Role(enum.StrEnum):
@@ -32,7 +33,8 @@ class Role(enum.StrEnum):
         return self in (Role.STAFF, Role.ADMIN)
 
 
-class User(Base):
+class User(GlobalId, Base):
+    node_type = "User"
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(254))

@@ -19,7 +19,7 @@ from schema.errors import BadUserInput
 from schema.node import Node
 from schema.permissions import IsStaff
 from schema.prefetch import MaybeAwaitable, cached_or_load, prefetch_object, prefetch_page
-from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
+from schema.relay import Connection, parse_global_id, parse_int_id
 from schema.reviews import ReviewType
 
 ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
@@ -101,17 +101,10 @@ class ProductType(Node):
     def is_type_of(cls, obj: Any, info: Any) -> bool:
         return isinstance(obj, Product)
 
-    @strawberry.field
-    def id(self, root: Parent[Product]) -> strawberry.ID:
-        return to_global_id("Product", root.id)
-
-    @strawberry.field
-    def price(self, root: Parent[Product]) -> Money:
-        return Money(amount=root.price, currency=root.currency)
-
-    @strawberry.field
-    def in_stock(self, root: Parent[Product]) -> bool:
-        return root.stock > 0
+    # Plain attributes, read from the model's properties (see db/values.py).
+    money: Money = strawberry.field(name="price")
+    in_stock: bool
+    rating: Rating
 
     @strawberry.field(permission_classes=[IsStaff], description="Units on hand (staff only).")
     def stock(self, root: Parent[Product]) -> int | None:
@@ -124,17 +117,6 @@ class ProductType(Node):
     @strawberry.field
     def images(self, root: Parent[Product]) -> list[Image]:
         return [Image(url=image["url"], alt=image.get("alt", "")) for image in root.images]
-
-    @strawberry.field
-    def rating(self, root: Parent[Product]) -> Rating:
-        return Rating(
-            average=float(root.rating_average),
-            count=root.rating_count,
-            histogram=[
-                RatingBucket(stars=stars, count=count)
-                for stars, count in enumerate(root.rating_histogram, start=1)
-            ],
-        )
 
     @strawberry.field(graphql_type=LazyCategory | None)
     def category(self, root: Parent[Product], info: Info) -> MaybeAwaitable[Category | None]:
@@ -172,10 +154,6 @@ class CategoryType(Node):
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
         return isinstance(obj, Category)
-
-    @strawberry.field
-    def id(self, root: Parent[Category]) -> strawberry.ID:
-        return to_global_id("Category", root.id)
 
     @strawberry.field(graphql_type=LazyCategory | None)
     def parent(self, root: Parent[Category], info: Info) -> MaybeAwaitable[Category | None]:

@@ -23,9 +23,10 @@ MAX_NODES = 100
 
 @strawberry.interface(name="Node", description="An object with a global id (see `node`).")
 class Node:
-    @strawberry.field(description="Opaque, globally unique; pass it to `node` to refetch.")
-    def id(self, root: strawberry.Parent[Any]) -> strawberry.ID:
-        raise NotImplementedError  # every implementing type resolves its own
+    # Read from the model's `global_id` property: a plain attribute, no resolver to run.
+    global_id: strawberry.ID = strawberry.field(
+        name="id", description="Opaque, globally unique; pass it to `node` to refetch."
+    )
 
 
 def _int_key(key: str) -> int | None:

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from db.values import encode_global_id
 from resolvers.pagination import Page
 from schema.errors import BadUserInput
 
@@ -19,7 +20,7 @@ NodeT = TypeVar("NodeT")
 
 
 def to_global_id(type_name: str, key: object) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode())
+    return strawberry.ID(encode_global_id(type_name, key))
 
 
 def parse_global_id(global_id: str) -> tuple[str, str]:

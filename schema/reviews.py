@@ -14,7 +14,6 @@ from db.reviews import Review, ReviewStatus
 from db.users import User
 from schema.node import Node
 from schema.prefetch import MaybeAwaitable, cached_or_load
-from schema.relay import to_global_id
 
 if TYPE_CHECKING:
     from schema.catalog import ProductType
@@ -44,10 +43,6 @@ class ReviewType(Node):
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:
         return isinstance(obj, Review)
-
-    @strawberry.field
-    def id(self, root: Parent[Review]) -> strawberry.ID:
-        return to_global_id("Review", root.id)
 
     @strawberry.field(graphql_type=PublicProfile | None)
     def author(self, root: Parent[Review], info: Info) -> MaybeAwaitable[User | None]:

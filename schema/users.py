@@ -35,10 +35,6 @@ class UserType(Node):
     def is_type_of(cls, obj: Any, info: Any) -> bool:
         return isinstance(obj, User)
 
-    @strawberry.field
-    def id(self, root: Parent[User]) -> strawberry.ID:
-        return to_global_id("User", root.id)
-
     @strawberry.field(permission_classes=[IsSelfOrStaff])
     def email(self, root: Parent[User]) -> str | None:
         return root.email
