@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -129,7 +129,7 @@ def _json_param(request: Request, name: str) -> Any:
     if value is None:
         return None
     try:
-        return json.loads(value)
+        return orjson.loads(value)
     except (ValueError, RecursionError) as error:
         # RecursionError: JSON nested too deeply for the decoder.
         raise HttpError(400, f"`{name}` must be JSON.") from error
@@ -152,7 +152,7 @@ async def read_params(request: Request, limit: int) -> GraphQLParams:
         raise HttpError(415, "Send the request as `Content-Type: application/json`.")
     body = await read_body(request, limit)
     try:
-        raw = json.loads(body)
+        raw = orjson.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         # RecursionError: a body of deeply nested arrays/objects, which json cannot decode.
         raise HttpError(400, "The request body is not valid JSON.") from error
@@ -172,7 +172,8 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    # orjson: several times faster than json on a page of products, same output.
+    return orjson.dumps(payload)
 
 
 def error_response(

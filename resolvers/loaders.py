@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, array
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, load_only
 from strawberry.dataloader import DataLoader
 
 from db.catalog import Category, Product
@@ -47,18 +47,43 @@ def by_id_loader(
     sessions: SessionFactory,
     model: type[M],
     visible: Callable[[], ColumnElement[bool]] = true,
+    *,
+    columns: Sequence[Any] = (),
 ) -> DataLoader[int, M | None]:
-    """Rows by primary key; those the viewer may not see load as None, like missing ones."""
+    """Rows by primary key; those the viewer may not see load as None, like missing ones.
+    With `columns`, only those are loaded (the objects are then read-only views)."""
 
     async def load(ids: Sequence[int]) -> list[M | None]:
         # `= ANY(array)`: one SQL text for any number of ids (cached, prepared once).
         wanted = bindparam("ids", list(ids), type_=ARRAY(BigInteger))
         statement = select(model).where(model.id == any_(wanted), visible())
+        if columns:
+            statement = statement.options(load_only(*columns))
         async with sessions() as session:
             found = {row.id: row for row in (await session.execute(statement)).scalars()}
         return [found.get(key) for key in ids]
 
     return DataLoader(load)
+
+
+async def prime_categories_with_ancestors(
+    sessions: SessionFactory, loader: DataLoader[int, Category | None], ids: Sequence[int]
+) -> None:
+    """Load categories and all their ancestors in one statement (their ids are in `path`) and
+    put them in `loader`'s cache: a page's `category { parent { … } }` then costs one query."""
+    missing = [key for key in set(ids) if loader.cache_map.get(key) is None]
+    if not missing:
+        return
+    wanted = bindparam("ids", missing, type_=ARRAY(BigInteger))
+    ancestors = select(func.unnest(Category.path)).where(Category.id == any_(wanted))
+    statement = select(Category).where(or_(Category.id == any_(wanted), Category.id.in_(ancestors)))
+    async with sessions() as session:
+        rows = list((await session.execute(statement)).scalars())
+    for category in rows:
+        loader.prime(category.id, category)
+    for key in missing:  # ids that named no category load as None, as through the loader
+        if loader.cache_map.get(key) is None:
+            loader.prime(key, None)
 
 
 def first_page_loader(
@@ -127,6 +152,7 @@ def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> DataLoader
 @dataclass(frozen=True)
 class Loaders:
     user_by_id: DataLoader[int, User | None]
+    profile_by_id: DataLoader[int, User | None]
     category_by_id: DataLoader[int, Category | None]
     product_by_id: DataLoader[int, Product | None]
     review_by_id: DataLoader[int, Review | None]
@@ -154,6 +180,8 @@ def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
     child_count = count_loader(sessions, children, Category.parent_id)
     return Loaders(
         user_by_id=by_id_loader(sessions, User),
+        # Review authors: only what a public profile shows.
+        profile_by_id=by_id_loader(sessions, User, columns=(User.id, User.name)),
         category_by_id=by_id_loader(sessions, Category),
         product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer())),
         review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer())),

@@ -22,7 +22,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from app.context import Context, Info
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, prime_categories_with_ancestors
 from resolvers.pagination import Page, PageArgs
 from schema.errors import ApiError
 
@@ -90,7 +90,7 @@ RELATIONS: dict[tuple[str, str], Relation] = {
         connection=True,
     ),
     ("Review", "author"): Relation(
-        lambda loaders: loaders.user_by_id, lambda r, _: r.user_id, "User"
+        lambda loaders: loaders.profile_by_id, lambda r, _: r.user_id, "User"
     ),
 }
 
@@ -136,6 +136,12 @@ async def _load(
     if not keys:
         return
     try:
+        if relation.target == "Category" and _asks_for_ancestors(field):
+            await prime_categories_with_ancestors(
+                context.readers,
+                context.loaders.category_by_id,
+                [k for k in keys if isinstance(k, int)],
+            )
         values = await relation.loader(context.loaders).load_many(keys)
     except Exception:
         return
@@ -146,6 +152,10 @@ async def _load(
         children = [value for value in values if value is not None]
         selections = field.selections
     await prefetch(context, relation.target, _unique(children), selections)
+
+
+def _asks_for_ancestors(field: SelectedField) -> bool:
+    return any(child.name in ("parent", "ancestors") for child in fields_of(field.selections))
 
 
 def _unique(objects: list[Any]) -> list[Any]:

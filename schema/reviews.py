@@ -46,7 +46,7 @@ class ReviewType(Node):
 
     @strawberry.field(graphql_type=PublicProfile | None)
     def author(self, root: Parent[Review], info: Info) -> MaybeAwaitable[User | None]:
-        return cached_or_load(info.context.loaders.user_by_id, root.user_id)
+        return cached_or_load(info.context.loaders.profile_by_id, root.user_id)
 
     @strawberry.field(
         graphql_type=LazyProduct | None, description="Null when the product is hidden from you."
