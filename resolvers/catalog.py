@@ -139,10 +139,7 @@ def _strip_mode(cursor: str | None) -> tuple[str | None, bool]:
 
 def _mark_trigram(page: Page[Product]) -> Page[Product]:
     for edge in page.edges:
-        edge.cursor = TRIGRAM_CURSOR + edge.cursor
-    info = page.page_info
-    info.start_cursor = TRIGRAM_CURSOR + info.start_cursor if info.start_cursor else None
-    info.end_cursor = TRIGRAM_CURSOR + info.end_cursor if info.end_cursor else None
+        edge.prefix = TRIGRAM_CURSOR
     return page
 
 

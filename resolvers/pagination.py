@@ -144,16 +144,30 @@ class PageArgs:
 
 @dataclass
 class EdgeData(Generic[T]):
-    cursor: str
     node: T
+    keys: Sequence[SortKey[T]] = field(repr=False)
+    # Marks cursors of a particular mode of a list (see resolvers/catalog.py).
+    prefix: str = ""
+
+    @property
+    def cursor(self) -> str:
+        # Encoded only when asked for: most clients read only the page's end cursor.
+        return self.prefix + encode_cursor([key.value_of(self.node) for key in self.keys])
 
 
 @dataclass
 class PageInfoData:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    edges: list[EdgeData[Any]] = field(repr=False)
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.edges[0].cursor if self.edges else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.edges[-1].cursor if self.edges else None
 
 
 Counter = Callable[[], Awaitable[int]]
@@ -189,12 +203,11 @@ def page_from_rows(
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    edges = [EdgeData(encode_cursor([key.value_of(row) for key in keys]), row) for row in rows]
+    edges = [EdgeData(row, keys) for row in rows]
     info = PageInfoData(
         has_next_page=has_more if not backwards else args.before is not None,
         has_previous_page=has_more if backwards else args.after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        edges=edges,
     )
     return Page(edges, info, counter)
 
