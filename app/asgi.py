@@ -13,7 +13,7 @@ from app.settings import get_settings
 # A GraphQL response allocates tens of thousands of short-lived objects; collecting the young
 # generation every 700 allocations (the default) spent a large share of each request in the
 # collector. Fewer, larger young collections measured faster (see docs/benchmarks.md).
-GC_THRESHOLDS = (10_000, 10, 10)
+GC_THRESHOLDS = (100_000, 20, 100)
 
 
 def create() -> Starlette:
