@@ -161,8 +161,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         print(f"Seeded a demo catalog: {catalog}", flush=True)
     executable = [sys.executable, "-m", "app.cli"]
     children = [
-        subprocess.Popen([*executable, "serve", "--host", args.host, "--port", str(args.port)]),  # noqa: S603
-        subprocess.Popen([*executable, "worker"]),  # noqa: S603
+        spawn([*executable, "serve", "--host", args.host, "--port", str(args.port)]),
+        spawn([*executable, "worker"]),
     ]
     print(
         f"\n  Catalog API  http://{args.host}:{args.port}/graphql  (GraphiQL in a browser)\n"
@@ -173,6 +173,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
         flush=True,
     )
     return supervise(children)
+
+
+def spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    # A session of its own: Ctrl-C reaches only this supervisor, which stops the children
+    # with SIGTERM, so each shuts down once, gracefully, instead of racing the terminal's SIGINT.
+    return subprocess.Popen(command, start_new_session=True)  # noqa: S603
 
 
 def supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
@@ -189,7 +195,7 @@ def supervise(children: Sequence[subprocess.Popen[bytes]]) -> int:
         time.sleep(0.2)
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for child in children:
         try:
