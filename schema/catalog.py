@@ -18,7 +18,13 @@ from resolvers.pagination import Page, PageArgs
 from schema.errors import BadUserInput
 from schema.node import Node
 from schema.permissions import IsStaff
-from schema.prefetch import MaybeAwaitable, cached_or_load, prefetch_object, prefetch_page
+from schema.prefetch import (
+    MaybeAwaitable,
+    cached_or_load,
+    nested_page,
+    prefetch_object,
+    prefetch_page,
+)
 from schema.relay import Connection, parse_global_id, parse_int_id
 from schema.reviews import ReviewType
 
@@ -138,10 +144,12 @@ class ProductType(Node):
         before: str | None = None,
     ) -> MaybeAwaitable[Page[Review]]:
         args = PageArgs(first, after, last, before)
-        size, backwards = args.validated()
-        if after is None and before is None and not backwards:
-            return cached_or_load(info.context.loaders.reviews_by_product, (root.id, size))
-        return resolve.product_reviews(info.context, root.id, args)
+        return nested_page(
+            info.context.loaders.reviews_by_product,
+            root.id,
+            args,
+            lambda: resolve.product_reviews(info.context, root.id, args),
+        )
 
 
 @strawberry.type(name="Category")
@@ -179,11 +187,13 @@ class CategoryType(Node):
         before: str | None = None,
     ) -> MaybeAwaitable[Page[Category]]:
         args = PageArgs(first, after, last, before)
-        size, backwards = args.validated()
-        if after is None and before is None and not backwards:
-            return cached_or_load(info.context.loaders.children_by_category, (root.id, size))
-        return resolve.list_categories(
-            info.context, args, parent_id=root.id, roots_only=False, unknown_parent=False
+        return nested_page(
+            info.context.loaders.children_by_category,
+            root.id,
+            args,
+            lambda: resolve.list_categories(
+                info.context, args, parent_id=root.id, roots_only=False, unknown_parent=False
+            ),
         )
 
     @strawberry.field(
@@ -201,12 +211,15 @@ class CategoryType(Node):
         sort: ProductSort | None = None,
     ) -> MaybeAwaitable[Page[Product]]:
         args = PageArgs(first, after, last, before)
-        size, backwards = args.validated()
-        if after is None and before is None and not backwards and sort is None:
-            return cached_or_load(info.context.loaders.products_by_category, (root.id, size))
         field, direction = _sort(sort)
-        return resolve.list_products(
-            info.context, args, resolve.ProductFilterData(category_id=root.id), field, direction
+        return nested_page(
+            info.context.loaders.products_by_category,
+            root.id,
+            args,
+            lambda: resolve.list_products(
+                info.context, args, resolve.ProductFilterData(category_id=root.id), field, direction
+            ),
+            batched=sort is None,  # the loader serves the default order only
         )
 
     @strawberry.field(

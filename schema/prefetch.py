@@ -39,6 +39,22 @@ def cached_or_load(loader: DataLoader[K, V], key: K) -> MaybeAwaitable[V]:
     return loader.load(key)
 
 
+def nested_page(
+    loader: DataLoader[tuple[int, int], Page[Any]],
+    owner_id: int,
+    args: PageArgs,
+    other_pages: Callable[[], Awaitable[Page[Any]]],
+    *,
+    batched: bool = True,
+) -> MaybeAwaitable[Page[Any]]:
+    """A nested connection: first pages through the batching loader, other pages (cursors,
+    `last`) through their own query."""
+    size, backwards = args.validated()
+    if batched and args.after is None and args.before is None and not backwards:
+        return cached_or_load(loader, (owner_id, size))
+    return other_pages()
+
+
 def first_page_key(object_id: int, field: SelectedField) -> tuple[int, int] | None:
     """The loader key of a nested connection's first page, or None when the page is not one
     a loader serves (cursors, `last`) or its arguments are invalid (the field will say so)."""
