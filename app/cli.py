@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.settings import PROJECT_ROOT, Settings, get_settings
 
 SCHEMA_PATH = PROJECT_ROOT / "schema.graphql"
@@ -256,7 +258,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as error:
+        # A refused configuration (e.g. a weak SECRET_KEY in production): say which, briefly.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'settings'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        print(f"catalog: configuration refused: {problems}", file=sys.stderr)
+        return 2
     return result
 
 
