@@ -7,6 +7,7 @@ uses that Redis database, which it flushes. Every test starts from empty tables 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -45,21 +46,24 @@ class Servers:
     redis_url: str
 
 
+async def _admin(url: str, statement: str) -> None:
+    admin = make_url(async_url(url)).set(database="postgres")
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
 def _fresh_database_on(url: str) -> str:
     """A new empty database beside the one in `url` (for externally provided servers)."""
-    import asyncio
-
     name = f"catalog_test_{secrets.token_hex(4)}"
-    admin = make_url(async_url(url)).set(database="postgres")
-
-    async def create() -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await engine.dispose()
-
-    asyncio.run(create())
+    asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
     return make_url(async_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +71,11 @@ def servers() -> Iterator[Servers]:
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     if database_url and redis_url:
-        yield Servers(_fresh_database_on(database_url), redis_url)
+        test_database = _fresh_database_on(database_url)
+        try:
+            yield Servers(test_database, redis_url)
+        finally:
+            _drop_database(test_database)
         return
     from app.devservices import fresh_database, start_dev_services, stop_dev_services
 
