@@ -63,6 +63,11 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def favicon(request: Request) -> Response:
+    # Browsers ask for it on every GraphiQL visit; answer rather than log a 404 each time.
+    return Response(status_code=204)
+
+
 async def readyz(request: Request) -> Response:
     services: Services = request.app.state.services
 
@@ -114,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/favicon.ico", favicon, methods=["GET"]),
             static_mount,
         ],
         middleware=[Middleware(RequestIdMiddleware)],

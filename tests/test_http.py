@@ -745,3 +745,9 @@ async def test_head_is_answered_like_get(client: httpx.AsyncClient) -> None:
     response = await client.head("/graphql", params={"query": "{ me { id } }"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_favicon_is_answered_without_a_body(client: httpx.AsyncClient) -> None:
+    response = await client.get("/favicon.ico")
+    assert response.status_code == 204
+    assert response.content == b""

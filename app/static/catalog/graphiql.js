@@ -46,9 +46,9 @@
     '#  3. Tokens are short-lived: log in again when',
     '#     requests fail as unauthenticated.',
     '#',
-    '# Headers stay in this tab only, unless you turn',
-    '# on "Persist headers" in the settings, which',
-    '# keeps them (token included) in localStorage.',
+    '# Headers and variables are never saved in the',
+    '# browser (history keeps only query texts), so',
+    '# put passwords and tokens in variables/headers.',
     '',
     'query Hello {',
     '  __typename',
@@ -103,8 +103,54 @@
     };
   }
 
+  // GraphiQL saves its tabs and history in localStorage, headers (Bearer tokens) and variables
+  // (passwords) included, whatever "Persist headers" says. Save everything but those.
+  function scrubbed(value) {
+    try {
+      var data = JSON.parse(value);
+    } catch (error) {
+      return value;
+    }
+    (function strip(node) {
+      if (Array.isArray(node)) {
+        node.forEach(strip);
+      } else if (node && typeof node === 'object') {
+        Object.keys(node).forEach(function (key) {
+          if (key === 'headers' || key === 'variables') {
+            node[key] = key === 'headers' ? DEFAULT_HEADERS : '';
+          } else {
+            strip(node[key]);
+          }
+        });
+      }
+    })(data);
+    return JSON.stringify(data);
+  }
+
+  var storage = {
+    getItem: function (key) {
+      return window.localStorage.getItem(key);
+    },
+    setItem: function (key, value) {
+      if (/(headers|variables)$/.test(key)) {
+        return; // the editors' own contents: kept in memory only
+      }
+      window.localStorage.setItem(key, scrubbed(value));
+    },
+    removeItem: function (key) {
+      window.localStorage.removeItem(key);
+    },
+    clear: function () {
+      window.localStorage.clear();
+    },
+    get length() {
+      return window.localStorage.length;
+    },
+  };
+
   var props = {
     fetcher: fetcher,
+    storage: storage,
     defaultQuery: DEFAULT_QUERY,
     defaultHeaders: DEFAULT_HEADERS,
     isHeadersEditorEnabled: true,
