@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from strawberry.extensions import SchemaExtension
 
 from app.context import Services
+from app.http import encode
 from app.main import create_app
 from app.settings import Settings
 from schema.extensions import ErrorPolicy
@@ -751,3 +752,9 @@ async def test_favicon_is_answered_without_a_body(client: httpx.AsyncClient) -> 
     response = await client.get("/favicon.ico")
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_encoding_escapes_strings_that_are_not_unicode() -> None:
+    # orjson refuses a lone surrogate; the response must still be JSON, not a crash.
+    encoded = encode({"errors": [{"message": "bad \ud800 value"}]})
+    assert json.loads(encoded) == {"errors": [{"message": "bad \ud800 value"}]}
