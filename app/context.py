@@ -37,6 +37,8 @@ class Context:
     client_ip: str | None = None
     session_id: uuid.UUID | None = None
     auth_error: str | None = None
+    # The `operationName` the client sent, if any (see schema.extensions.OperationChoice).
+    operation_name: str | None = None
     # Set by register/login/refresh: the account this request just signed in as.
     signed_in_user_id: int | None = None
     _user: User | None = field(default=None, repr=False)

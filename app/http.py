@@ -246,6 +246,7 @@ class GraphQLEndpoint:
             user_agent=request.headers.get("user-agent"),
             client_ip=request.client.host if request.client else None,
         )
+        context.operation_name = params.operation_name
         allowed = (
             {OperationType.QUERY}
             if request.method in ("GET", "HEAD")

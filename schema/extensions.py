@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -17,7 +18,7 @@ from graphql import (
     OperationDefinitionNode,
     ValidationRule,
 )
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
 
 from schema.errors import ApiError
 
@@ -85,6 +86,25 @@ class ErrorPolicy(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [with_code(error, self.suggestions) for error in super()._process_errors(errors)]
+
+
+class OperationChoice(SchemaExtension):
+    """A document with several operations must say which one to run (GraphQL spec,
+    "GetOperation"); left alone, the first would run silently."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        # The name the client sent (Strawberry's own `operation_name` falls back to the first).
+        chosen = getattr(self.execution_context.context, "operation_name", None)
+        if document is None or chosen is not None:
+            return
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1:
+            raise GraphQLError(
+                "Must provide operation name if query contains multiple operations.",
+                extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+            )
 
 
 def with_code(error: GraphQLError, suggestions: bool) -> GraphQLError:

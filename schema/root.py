@@ -29,6 +29,7 @@ from schema.catalog import CatalogQuery
 from schema.catalog_admin import CatalogMutation
 from schema.extensions import (
     ErrorPolicy,
+    OperationChoice,
     is_unexpected,
     mask_unexpected,
     query_limits_rule,
@@ -104,6 +105,7 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
     # Factories, not instances: each operation gets its own extension objects.
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ErrorPolicy, suggestions=introspection),
+        OperationChoice,
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         # Depth (introspection aside) and aliases, in linear time: see query_limits_rule.
         partial(AddValidationRules, [query_limits_rule(limits.max_depth, limits.max_aliases)]),

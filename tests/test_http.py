@@ -165,7 +165,6 @@ async def test_request_error_is_400_without_data_for_graphql_response_json(
 ) -> None:
     body = await gql.post(query, variables)
 
-    assert gql.last is not None
     assert gql.last.status_code == 400
     assert gql.last.headers["content-type"].split(";")[0] == GRAPHQL_RESPONSE
     assert "data" not in body
@@ -180,7 +179,6 @@ async def test_request_error_is_200_without_data_for_application_json(
 ) -> None:
     body = await gql.post(query, variables, headers={"accept": JSON})
 
-    assert gql.last is not None
     assert gql.last.status_code == 200
     assert gql.last.headers["content-type"].split(";")[0] == JSON
     assert "data" not in body
@@ -190,7 +188,6 @@ async def test_request_error_is_200_without_data_for_application_json(
 async def test_anonymous_field_error_is_200_with_data_and_path(gql: GraphQLClient) -> None:
     body = await gql.post("{ users { totalCount } }")
 
-    assert gql.last is not None
     assert gql.last.status_code == 200
     assert "data" in body  # null: `users` is non-null, so the error reaches the root
     assert body["data"] is None
@@ -208,7 +205,6 @@ async def test_customer_field_error_is_200_with_partial_data(
         '{ me { email } user(id: "VXNlcjox") { name } }', token=customer.access_token
     )
 
-    assert gql.last is not None
     assert gql.last.status_code == 200
     assert body["data"] == {"me": {"email": customer.email}, "user": None}
     [error] = body["errors"]
@@ -758,3 +754,20 @@ def test_encoding_escapes_strings_that_are_not_unicode() -> None:
     # orjson refuses a lone surrogate; the response must still be JSON, not a crash.
     encoded = encode({"errors": [{"message": "bad \ud800 value"}]})
     assert json.loads(encoded) == {"errors": [{"message": "bad \ud800 value"}]}
+
+
+async def test_several_operations_need_an_operation_name(gql: GraphQLClient) -> None:
+    document = "query A { me { id } } query B { products(first: 1) { totalCount } }"
+    body = await gql.post(document)
+    assert gql.last is not None and gql.last.status_code == 400
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "operation name" in body["errors"][0]["message"]
+
+    chosen = await gql.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "B"},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    assert chosen.status_code == 200
+    assert chosen.json() == {"data": {"products": {"totalCount": 0}}}
