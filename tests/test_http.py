@@ -165,6 +165,7 @@ async def test_request_error_is_400_without_data_for_graphql_response_json(
 ) -> None:
     body = await gql.post(query, variables)
 
+    assert gql.last is not None
     assert gql.last.status_code == 400
     assert gql.last.headers["content-type"].split(";")[0] == GRAPHQL_RESPONSE
     assert "data" not in body
@@ -179,6 +180,7 @@ async def test_request_error_is_200_without_data_for_application_json(
 ) -> None:
     body = await gql.post(query, variables, headers={"accept": JSON})
 
+    assert gql.last is not None
     assert gql.last.status_code == 200
     assert gql.last.headers["content-type"].split(";")[0] == JSON
     assert "data" not in body
@@ -188,6 +190,7 @@ async def test_request_error_is_200_without_data_for_application_json(
 async def test_anonymous_field_error_is_200_with_data_and_path(gql: GraphQLClient) -> None:
     body = await gql.post("{ users { totalCount } }")
 
+    assert gql.last is not None
     assert gql.last.status_code == 200
     assert "data" in body  # null: `users` is non-null, so the error reaches the root
     assert body["data"] is None
@@ -205,6 +208,7 @@ async def test_customer_field_error_is_200_with_partial_data(
         '{ me { email } user(id: "VXNlcjox") { name } }', token=customer.access_token
     )
 
+    assert gql.last is not None
     assert gql.last.status_code == 200
     assert body["data"] == {"me": {"email": customer.email}, "user": None}
     [error] = body["errors"]
