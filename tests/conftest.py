@@ -212,6 +212,29 @@ mutation Login($input: LoginInput!) {
 """
 
 
+REFRESH = """
+mutation Refresh($token: String!) {
+  refreshToken(refreshToken: $token) {
+    user { id email }
+    accessToken refreshToken
+    errors { field code message }
+  }
+}
+"""
+
+LOGOUT = """
+mutation Logout($token: String!) {
+  logout(refreshToken: $token) { ok errors { field code message } }
+}
+"""
+
+REVOKE_SESSION = """
+mutation Revoke($id: ID!) {
+  revokeSession(id: $id) { ok errors { field code message } }
+}
+"""
+
+
 @dataclass(frozen=True)
 class Account:
     id: str

@@ -14,25 +14,10 @@ import jwt
 from sqlalchemy import text
 
 from app.context import Services
-from tests.conftest import LOGIN, Account, GraphQLClient, SignUp
+from tests.conftest import LOGIN, LOGOUT, REFRESH, REVOKE_SESSION, Account, GraphQLClient, SignUp
 
 ME = "query Me { me { id } }"
 
-REFRESH = """
-mutation Refresh($token: String!) {
-  refreshToken(refreshToken: $token) {
-    user { id email }
-    accessToken refreshToken
-    errors { field code message }
-  }
-}
-"""
-
-LOGOUT = """
-mutation Logout($token: String!) {
-  logout(refreshToken: $token) { ok errors { field code message } }
-}
-"""
 
 LOGOUT_ALL = "mutation LogoutAll { logoutAll { ok errors { field code message } } }"
 
@@ -42,11 +27,6 @@ query Sessions {
 }
 """
 
-REVOKE_SESSION = """
-mutation Revoke($id: ID!) {
-  revokeSession(id: $id) { ok errors { field code message } }
-}
-"""
 
 CHANGE_PASSWORD = """
 mutation Change($input: ChangePasswordInput!) {

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from app.context import Services
 from app.settings import Settings
-from tests.conftest import LOGIN, Account, GraphQLClient, SignUp
+from tests.conftest import LOGIN, LOGOUT, REVOKE_SESSION, Account, GraphQLClient, SignUp
 
 ME = "query Me { me { id email role } }"
 
@@ -35,19 +35,9 @@ mutation Refresh($token: String!) {
 }
 """
 
-LOGOUT = """
-mutation Logout($token: String!) {
-  logout(refreshToken: $token) { ok errors { field code message } }
-}
-"""
 
 MY_SESSIONS = "query Sessions { mySessions { id current } }"
 
-REVOKE_SESSION = """
-mutation Revoke($id: ID!) {
-  revokeSession(id: $id) { ok errors { field code message } }
-}
-"""
 
 DEACTIVATE = """
 mutation Deactivate($id: ID!) {
