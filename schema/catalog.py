@@ -11,10 +11,18 @@ from strawberry import Parent
 from strawberry.scalars import JSON
 
 from app.context import Info
-from db.catalog import Category, Product, ProductStatus
+from db.catalog import Category, Product
 from db.reviews import Review
 from resolvers import catalog as resolve
 from resolvers.pagination import Page, PageArgs
+from schema.catalog_inputs import (
+    ProductFilter,
+    ProductSort,
+    ProductStatusEnum,
+    category_key,
+    filter_data,
+    sort_of,
+)
 from schema.errors import BadUserInput
 from schema.node import Node
 from schema.permissions import IsStaff
@@ -27,15 +35,6 @@ from schema.prefetch import (
 )
 from schema.relay import Connection, parse_global_id, parse_int_id
 from schema.reviews import ReviewType
-
-ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
-ProductSortField = strawberry.enum(resolve.ProductSortField, name="ProductSortField")
-SortDirection = strawberry.enum(resolve.SortDirection, name="SortDirection")
-
-DEFAULT_DIRECTION = {
-    resolve.ProductSortField.NAME: resolve.SortDirection.ASC,
-    resolve.ProductSortField.PRICE: resolve.SortDirection.ASC,
-}
 
 
 @strawberry.type(description="An exact amount of money: never a float.")
@@ -65,32 +64,6 @@ class Image:
 
 # Category and Product refer to each other: one of the two references must be lazy.
 LazyCategory = Annotated["CategoryType", strawberry.lazy("schema.catalog")]
-
-
-@strawberry.input
-class ProductFilter:
-    search: str | None = strawberry.field(
-        default=None, description="Words or word beginnings in name, SKU or description."
-    )
-    category_id: strawberry.ID | None = None
-    include_descendants: bool = strawberry.field(
-        default=False, description="With categoryId: also products of its subcategories."
-    )
-    price_min: Decimal | None = None
-    price_max: Decimal | None = None
-    in_stock: bool | None = None
-    rating_min: float | None = None
-    status: ProductStatusEnum | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Other than PUBLISHED: staff only."
-    )
-
-
-@strawberry.input
-class ProductSort:
-    field: ProductSortField  # type: ignore[valid-type]
-    direction: SortDirection | None = strawberry.field(  # type: ignore[valid-type]
-        default=None, description="Default: ASC for NAME and PRICE, DESC otherwise."
-    )
 
 
 @strawberry.type(name="Product")
@@ -211,7 +184,7 @@ class CategoryType(Node):
         sort: ProductSort | None = None,
     ) -> MaybeAwaitable[Page[Product]]:
         args = PageArgs(first, after, last, before)
-        field, direction = _sort(sort)
+        field, direction = sort_of(sort)
         return nested_page(
             info.context.loaders.products_by_category,
             root.id,
@@ -227,41 +200,6 @@ class CategoryType(Node):
     )
     def product_count(self, root: Parent[Category], info: Info) -> MaybeAwaitable[int]:
         return cached_or_load(info.context.loaders.product_count_by_category, root.id)
-
-
-def _sort(
-    sort: ProductSort | None,
-) -> tuple[resolve.ProductSortField | None, resolve.SortDirection | None]:
-    if sort is None:
-        return None, None
-    field: resolve.ProductSortField = sort.field
-    direction = sort.direction or DEFAULT_DIRECTION.get(field, resolve.SortDirection.DESC)
-    return field, direction
-
-
-def _category_key(global_id: strawberry.ID | None) -> tuple[int | None, bool]:
-    """(category key, whether an id was given but names no category)."""
-    if global_id is None:
-        return None, False
-    key = parse_int_id(global_id, "Category")
-    return key, key is None
-
-
-def _filter_data(value: ProductFilter | None) -> resolve.ProductFilterData:
-    if value is None:
-        return resolve.ProductFilterData()
-    category_id, unknown = _category_key(value.category_id)
-    return resolve.ProductFilterData(
-        search=value.search,
-        category_id=category_id,
-        include_descendants=value.include_descendants,
-        price_min=value.price_min,
-        price_max=value.price_max,
-        in_stock=value.in_stock,
-        rating_min=value.rating_min,
-        status=value.status,
-        unknown_category=unknown,
-    )
 
 
 def _one_of(id: strawberry.ID | None, slug: str | None, type_name: str) -> int | None:
@@ -286,11 +224,11 @@ class CatalogQuery:
         filter: ProductFilter | None = None,
         sort: ProductSort | None = None,
     ) -> Page[Product]:
-        field, direction = _sort(sort)
+        field, direction = sort_of(sort)
         page = await resolve.list_products(
             info.context,
             PageArgs(first, after, last, before),
-            _filter_data(filter),
+            filter_data(filter),
             field,
             direction,
         )
@@ -320,7 +258,7 @@ class CatalogQuery:
             bool, strawberry.argument(description="Only top-level categories.")
         ] = False,
     ) -> Page[Category]:
-        parent_key, unknown = _category_key(parent_id)
+        parent_key, unknown = category_key(parent_id)
         page = await resolve.list_categories(
             info.context,
             PageArgs(first, after, last, before),

@@ -19,7 +19,8 @@ from db.catalog import ProductStatus
 from resolvers import categories_admin, products_admin
 from resolvers.categories_admin import CategoryResult, DeleteResult
 from resolvers.products_admin import ImageData, ProductData, ProductResult
-from schema.catalog import CategoryType, ProductStatusEnum, ProductType
+from schema.catalog import CategoryType, ProductType
+from schema.catalog_inputs import ProductStatusEnum
 from schema.errors import BadUserInput, UserError
 from schema.permissions import IsStaff
 from schema.relay import parse_int_id, to_global_id
