@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from app.settings import Settings
 from db.session import create_engine, create_session_factory
 from db.users import Role, User
+from resolvers.accounts import clean_name, normalize_email
 from resolvers.passwords import hash_password, password_problem
-from resolvers.users import clean_name, normalize_email
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 

@@ -1,7 +1,7 @@
 """Account types, inputs and operations.
 
 Types declare only what a client may see; resolvers return `db.users` models (or the result
-dataclasses of `resolvers.users`) and the fields below read from them.
+dataclasses of `resolvers.accounts`) and the fields below read from them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from strawberry import Parent
 
 from app.context import Info
 from db.users import AuthSession, Role, User
-from resolvers import users as resolve
+from resolvers import accounts, password_changes, users_admin
 from resolvers.pagination import Page, PageArgs
 from schema.errors import UserError
 from schema.node import Node
@@ -137,7 +137,7 @@ class UserQuery:
         description="The caller's open sessions, most recently used first.",
     )
     async def my_sessions(self, info: Info) -> list[AuthSession]:
-        return await resolve.my_sessions(info.context, require_user(info))
+        return await accounts.my_sessions(info.context, require_user(info))
 
     @strawberry.field(
         graphql_type=Connection[UserType],
@@ -155,7 +155,9 @@ class UserQuery:
             str | None, strawberry.argument(description="Part of an email or name.")
         ] = None,
     ) -> Page[User]:
-        return await resolve.list_users(info.context, PageArgs(first, after, last, before), search)
+        return await users_admin.list_users(
+            info.context, PageArgs(first, after, last, before), search
+        )
 
     @strawberry.field(graphql_type=UserType | None, permission_classes=[IsAdmin])
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
@@ -166,47 +168,47 @@ class UserQuery:
 @strawberry.type
 class UserMutation:
     @strawberry.mutation(graphql_type=AuthPayload)
-    async def register(self, info: Info, input: RegisterInput) -> resolve.AuthResult:
-        return await resolve.register(info.context, input.email, input.name, input.password)
+    async def register(self, info: Info, input: RegisterInput) -> accounts.AuthResult:
+        return await accounts.register(info.context, input.email, input.name, input.password)
 
     @strawberry.mutation(graphql_type=AuthPayload)
-    async def login(self, info: Info, input: LoginInput) -> resolve.AuthResult:
-        return await resolve.login(info.context, input.email, input.password)
+    async def login(self, info: Info, input: LoginInput) -> accounts.AuthResult:
+        return await accounts.login(info.context, input.email, input.password)
 
     @strawberry.mutation(
         graphql_type=AuthPayload,
         description="Exchange a refresh token for a new access and refresh token.",
     )
-    async def refresh_token(self, info: Info, refresh_token: str) -> resolve.AuthResult:
-        return await resolve.refresh_token(info.context, refresh_token)
+    async def refresh_token(self, info: Info, refresh_token: str) -> accounts.AuthResult:
+        return await accounts.refresh_token(info.context, refresh_token)
 
     @strawberry.mutation(graphql_type=StatusPayload, description="End the refresh token's session.")
-    async def logout(self, info: Info, refresh_token: str) -> resolve.StatusResult:
-        return await resolve.logout(info.context, refresh_token)
+    async def logout(self, info: Info, refresh_token: str) -> accounts.StatusResult:
+        return await accounts.logout(info.context, refresh_token)
 
     @strawberry.mutation(
         graphql_type=StatusPayload,
         permission_classes=[IsAuthenticated],
         description="End every session of the caller.",
     )
-    async def logout_all(self, info: Info) -> resolve.StatusResult:
-        return await resolve.logout_all(info.context, require_user(info))
+    async def logout_all(self, info: Info) -> accounts.StatusResult:
+        return await accounts.logout_all(info.context, require_user(info))
 
     @strawberry.mutation(graphql_type=StatusPayload, permission_classes=[IsAuthenticated])
-    async def revoke_session(self, info: Info, id: strawberry.ID) -> resolve.StatusResult:
-        return await resolve.revoke_session(info.context, require_user(info), _session_uuid(id))
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> accounts.StatusResult:
+        return await accounts.revoke_session(info.context, require_user(info), _session_uuid(id))
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAuthenticated])
-    async def update_me(self, info: Info, input: UpdateMeInput) -> resolve.UserResult:
-        return await resolve.update_me(info.context, require_user(info), input.name)
+    async def update_me(self, info: Info, input: UpdateMeInput) -> accounts.UserResult:
+        return await accounts.update_me(info.context, require_user(info), input.name)
 
     @strawberry.mutation(
         graphql_type=UserPayload,
         permission_classes=[IsAuthenticated],
         description="Change the caller's password; every other session ends.",
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> resolve.UserResult:
-        return await resolve.change_password(
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> accounts.UserResult:
+        return await password_changes.change_password(
             info.context, require_user(info), input.current_password, input.new_password
         )
 
@@ -214,15 +216,15 @@ class UserMutation:
         graphql_type=StatusPayload,
         description="Email a reset link. The answer is the same whether or not the account exists.",
     )
-    async def request_password_reset(self, info: Info, email: str) -> resolve.StatusResult:
-        return await resolve.request_password_reset(info.context, email)
+    async def request_password_reset(self, info: Info, email: str) -> accounts.StatusResult:
+        return await password_changes.request_password_reset(info.context, email)
 
     @strawberry.mutation(
         graphql_type=StatusPayload,
         description="Set a new password with an emailed token; every session ends.",
     )
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> resolve.StatusResult:
-        return await resolve.reset_password(info.context, input.token, input.new_password)
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> accounts.StatusResult:
+        return await password_changes.reset_password(info.context, input.token, input.new_password)
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAdmin])
     async def set_user_role(
@@ -230,20 +232,24 @@ class UserMutation:
         info: Info,
         id: strawberry.ID,
         role: UserRole,  # type: ignore[valid-type]
-    ) -> resolve.UserResult:
+    ) -> accounts.UserResult:
         admin = require_role(info, Role.ADMIN)
-        return await resolve.set_user_role(info.context, admin, parse_int_id(id, "User"), role)
+        return await users_admin.set_user_role(info.context, admin, parse_int_id(id, "User"), role)
 
     @strawberry.mutation(
         graphql_type=UserPayload,
         permission_classes=[IsAdmin],
         description="Block sign-in; the user's tokens stop working on their next request.",
     )
-    async def deactivate_user(self, info: Info, id: strawberry.ID) -> resolve.UserResult:
+    async def deactivate_user(self, info: Info, id: strawberry.ID) -> accounts.UserResult:
         admin = require_role(info, Role.ADMIN)
-        return await resolve.set_user_active(info.context, admin, parse_int_id(id, "User"), False)
+        return await users_admin.set_user_active(
+            info.context, admin, parse_int_id(id, "User"), False
+        )
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAdmin])
-    async def activate_user(self, info: Info, id: strawberry.ID) -> resolve.UserResult:
+    async def activate_user(self, info: Info, id: strawberry.ID) -> accounts.UserResult:
         admin = require_role(info, Role.ADMIN)
-        return await resolve.set_user_active(info.context, admin, parse_int_id(id, "User"), True)
+        return await users_admin.set_user_active(
+            info.context, admin, parse_int_id(id, "User"), True
+        )

@@ -1,4 +1,7 @@
-"""Account resolvers: registration, sign-in, tokens, profile, passwords, administration.
+"""Accounts: registration, sign-in, refresh, logout, sessions and the caller's profile.
+
+Also the result dataclasses and the input checks the other account modules share
+(`resolvers.password_changes`, `resolvers.users_admin`).
 
 Each mutation validates everything first and returns typed `UserError`s without writing;
 otherwise it writes in one transaction, commits, and only then hands emails to the worker.
@@ -12,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
-from db.users import AuthSession, PasswordResetToken, Role, User
+from db.users import AuthSession, Role, User
 from resolvers import auth
-from resolvers.pagination import Page, PageArgs, SortKey, paginate
 from resolvers.passwords import (
     MAX_PASSWORD_LENGTH,
     hash_password,
@@ -27,7 +29,6 @@ from resolvers.passwords import (
     password_problem,
     verify_password,
 )
-from resolvers.tokens import new_secret, secret_digest
 from schema.errors import ErrorCode, UserError, user_error
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
@@ -87,7 +88,7 @@ def _invalid_name() -> UserError:
     )
 
 
-def _password_errors(password: str, field_name: str, *, email: str, name: str) -> list[UserError]:
+def password_errors(password: str, field_name: str, *, email: str, name: str) -> list[UserError]:
     problem = password_problem(password, email=email, name=name)
     if problem is None:
         return []
@@ -99,7 +100,7 @@ def _password_errors(password: str, field_name: str, *, email: str, name: str) -
     return [user_error(code, problem, field_name)]
 
 
-def _by_email(email: str) -> ColumnElement[bool]:
+def by_email(email: str) -> ColumnElement[bool]:
     return func.lower(User.email) == email.lower()
 
 
@@ -129,7 +130,7 @@ async def register(ctx: Context, email: str, name: str, password: str) -> AuthRe
     cleaned = clean_name(name)
     if cleaned is None:
         errors.append(_invalid_name())
-    errors += _password_errors(password, "password", email=normalized or "", name=cleaned or "")
+    errors += password_errors(password, "password", email=normalized or "", name=cleaned or "")
     if errors or normalized is None or cleaned is None:
         return AuthResult(errors=errors)
 
@@ -167,7 +168,7 @@ async def login(ctx: Context, email: str, password: str) -> AuthResult:
         user = None
         if normalized is not None:
             user = (
-                await session.execute(select(User).where(_by_email(normalized)))
+                await session.execute(select(User).where(by_email(normalized)))
             ).scalar_one_or_none()
         # Verify even for an unknown email, so timing does not reveal which accounts exist.
         if (
@@ -245,7 +246,7 @@ async def revoke_session(ctx: Context, user: User, session_id: uuid.UUID | None)
     return StatusResult()
 
 
-# --- profile and passwords ----------------------------------------------------------------
+# --- profile -----------------------------------------------------------------------------
 
 
 async def update_me(ctx: Context, user: User, name: str | None) -> UserResult:
@@ -259,169 +260,3 @@ async def update_me(ctx: Context, user: User, name: str | None) -> UserResult:
         updated.name = cleaned
         await session.commit()
     return UserResult(updated)
-
-
-async def change_password(ctx: Context, user: User, current: str, new: str) -> UserResult:
-    errors = _password_errors(new, "newPassword", email=user.email, name=user.name)
-    if errors:
-        return UserResult(errors=errors)
-    async with ctx.sessions() as session:
-        row = await session.get_one(User, user.id, with_for_update=True)
-        if not await verify_password(row.password_hash, current):
-            return UserResult(
-                errors=[
-                    user_error(
-                        ErrorCode.INVALID_CREDENTIALS,
-                        "Current password is incorrect.",
-                        "currentPassword",
-                    )
-                ]
-            )
-        row.password_hash = await hash_password(new)
-        # Every other session ends: whoever else knew the old password is signed out.
-        await auth.revoke_sessions(
-            session, AuthSession.user_id == user.id, AuthSession.id != ctx.session_id
-        )
-        await session.commit()
-    return UserResult(row)
-
-
-async def request_password_reset(ctx: Context, email: str) -> StatusResult:
-    """The same answer whether or not the address has an account."""
-    normalized = normalize_email(email)
-    if normalized is None:
-        return StatusResult.failed(
-            user_error(ErrorCode.INVALID_EMAIL, "Enter a valid email address.", "email")
-        )
-    settings = ctx.settings
-    now = datetime.now(UTC)
-    email_ids: list[int] = []
-    async with ctx.sessions() as session:
-        user = (
-            await session.execute(select(User).where(_by_email(normalized), User.is_active))
-        ).scalar_one_or_none()
-        if user is not None:
-            recent = (
-                await session.execute(
-                    select(func.count()).where(
-                        PasswordResetToken.user_id == user.id,
-                        PasswordResetToken.created_at > now - timedelta(hours=1),
-                    )
-                )
-            ).scalar_one()
-            # Quietly cap resets per hour so the endpoint cannot be used to flood an inbox.
-            if recent < settings.password_resets_per_hour:
-                token = new_secret()
-                session.add(
-                    PasswordResetToken(
-                        user_id=user.id,
-                        token_hash=secret_digest(token),
-                        expires_at=now + timedelta(minutes=settings.password_reset_minutes),
-                    )
-                )
-                text = templates.password_reset(
-                    user.name, token, settings.public_url, settings.password_reset_minutes
-                )
-                row = await add_email(
-                    session, kind=text.kind, to=user.email, subject=text.subject, body=text.body
-                )
-                email_ids.append(row.id)
-                await session.commit()
-    await dispatch_emails(ctx.services.queue, email_ids)
-    return StatusResult()
-
-
-async def reset_password(ctx: Context, token: str, new_password: str) -> StatusResult:
-    invalid = user_error(
-        ErrorCode.INVALID_TOKEN, "This reset link is invalid or has expired.", "token"
-    )
-    now = datetime.now(UTC)
-    async with ctx.sessions() as session:
-        user = (
-            await session.execute(
-                select(User)
-                .join(PasswordResetToken, PasswordResetToken.user_id == User.id)
-                .where(
-                    PasswordResetToken.token_hash == secret_digest(token),
-                    PasswordResetToken.used_at.is_(None),
-                    PasswordResetToken.expires_at > now,
-                    User.is_active,
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if user is None:
-            return StatusResult.failed(invalid)
-        # Check strength before spending the token, so a weak choice can be retried.
-        errors = _password_errors(new_password, "newPassword", email=user.email, name=user.name)
-        if errors:
-            return StatusResult(ok=False, errors=errors)
-        # Spend this token and every other outstanding one of the user.
-        await session.execute(
-            update(PasswordResetToken)
-            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-            .values(used_at=now)
-        )
-        user.password_hash = await hash_password(new_password)
-        await auth.revoke_sessions(session, AuthSession.user_id == user.id)
-        await session.commit()
-    return StatusResult()
-
-
-# --- administration -----------------------------------------------------------------------
-
-USER_ORDER: list[SortKey[User]] = [SortKey(User.id, lambda user: user.id)]
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-async def list_users(ctx: Context, args: PageArgs, search: str | None) -> Page[User]:
-    statement = select(User)
-    if search and search.strip():
-        pattern = f"%{_escape_like(search.strip()[:100])}%"
-        statement = statement.where(
-            or_(User.email.ilike(pattern, escape="\\"), User.name.ilike(pattern, escape="\\"))
-        )
-    return await paginate(ctx.readers, statement, USER_ORDER, args)
-
-
-def _no_such_user() -> UserResult:
-    return UserResult(errors=[user_error(ErrorCode.NOT_FOUND, "No such user.", "id")])
-
-
-async def set_user_role(ctx: Context, admin: User, user_id: int | None, role: Role) -> UserResult:
-    if user_id == admin.id:
-        return UserResult(
-            errors=[
-                user_error(ErrorCode.CANNOT_MODIFY_SELF, "You cannot change your own role.", "id")
-            ]
-        )
-    async with ctx.sessions() as session:
-        user = await session.get(User, user_id, with_for_update=True) if user_id else None
-        if user is None:
-            return _no_such_user()
-        user.role = role
-        await session.commit()
-    return UserResult(user)
-
-
-async def set_user_active(
-    ctx: Context, admin: User, user_id: int | None, active: bool
-) -> UserResult:
-    if user_id == admin.id:
-        return UserResult(
-            errors=[
-                user_error(ErrorCode.CANNOT_MODIFY_SELF, "You cannot deactivate yourself.", "id")
-            ]
-        )
-    async with ctx.sessions() as session:
-        user = await session.get(User, user_id, with_for_update=True) if user_id else None
-        if user is None:
-            return _no_such_user()
-        user.is_active = active
-        if not active:
-            await auth.revoke_sessions(session, AuthSession.user_id == user.id)
-        await session.commit()
-    return UserResult(user)
