@@ -11,6 +11,7 @@ from strawberry import Parent
 
 from app.context import Info
 from db.reviews import Review, ReviewStatus
+from resolvers import review_moderation as moderation
 from resolvers import reviews as resolve
 from resolvers.pagination import Page, PageArgs
 from schema.errors import BadUserInput, UserError
@@ -71,7 +72,7 @@ class ReviewQuery:
         after: str | None = None,
         status: ReviewStatusEnum = ReviewStatus.PENDING,  # type: ignore[valid-type]
     ) -> Page[Review]:
-        return await resolve.reviews_to_moderate(info.context, PageArgs(first, after), status)
+        return await moderation.reviews_to_moderate(info.context, PageArgs(first, after), status)
 
     @strawberry.field(
         graphql_type=Connection[ReviewType],
@@ -141,4 +142,4 @@ class ReviewMutation:
         status: ReviewStatusEnum,  # type: ignore[valid-type]
         reason: str | None = None,
     ) -> resolve.ReviewResult:
-        return await resolve.moderate_review(info.context, _key(id, "Review"), status, reason)
+        return await moderation.moderate_review(info.context, _key(id, "Review"), status, reason)

@@ -15,7 +15,12 @@ from sqlalchemy import text
 
 from app.context import Services
 from app.settings import Settings
-from resolvers.reviews import contains_banned_word, contains_link, is_shouting, moderation_hold
+from resolvers.review_screening import (
+    contains_banned_word,
+    contains_link,
+    is_shouting,
+    moderation_hold,
+)
 from tests.catalog_data import Catalog, build_catalog
 from tests.conftest import GraphQLClient, SignUp
 
