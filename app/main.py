@@ -38,7 +38,11 @@ def open_queue(redis_url: str) -> ArqRedis:
 def create_services(settings: Settings) -> Services:
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("DATABASE_URL and REDIS_URL are required to serve the API")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     return Services(
         settings=settings,
         sessions=create_session_factory(engine),

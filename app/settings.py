@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     data_dir: Path = PROJECT_ROOT / ".data"
 
+    # PostgreSQL connections, per process
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
     # HTTP surface
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     graphiql: bool | None = None  # default: on in development, off in production

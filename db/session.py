@@ -27,12 +27,20 @@ def libpq_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0, echo: bool = False
+) -> AsyncEngine:
+    """An engine; `statement_timeout_ms` > 0 makes PostgreSQL cancel any longer statement, so
+    no request can hold a connection and a core for long (0: the server's own setting)."""
+    server_settings = {"application_name": "catalog-api"}
+    if statement_timeout_ms > 0:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
         echo=echo,
     )
 

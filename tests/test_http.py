@@ -775,3 +775,19 @@ async def test_several_operations_need_an_operation_name(gql: GraphQLClient) -> 
     )
     assert chosen.status_code == 200
     assert chosen.json() == {"data": {"products": {"totalCount": 0}}}
+
+
+async def test_statement_timeout_cancels_long_queries(settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from db.session import create_engine
+
+    assert settings.database_url
+    engine = create_engine(settings.database_url, pool_size=1, statement_timeout_ms=100)
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError, match="statement timeout"):
+                await connection.execute(text("SELECT pg_sleep(2)"))
+    finally:
+        await engine.dispose()

@@ -21,6 +21,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or get_settings()
     assert settings.database_url, "DATABASE_URL must be set for the worker"
     ctx["settings"] = settings
+    # Jobs (imports, exports) may run long statements: no statement timeout here.
     ctx["engine"] = create_engine(settings.database_url, pool_size=5)
     ctx["sessions"] = create_session_factory(ctx["engine"])
     ctx["mailer"] = mailer_from_settings(settings)
