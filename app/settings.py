@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     password_resets_per_hour: int = Field(default=3, ge=1)
+    # Failed sign-ins allowed per email, and per client address, within the window.
+    login_failures_per_email: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=1)
 
     # Email: SMTP when smtp_host is set, else the outbox table plus the log.
     smtp_host: str | None = None

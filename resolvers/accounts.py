@@ -29,6 +29,7 @@ from resolvers.passwords import (
     password_problem,
     verify_password,
 )
+from resolvers.throttle import Throttle
 from schema.errors import ErrorCode, UserError, user_error
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
@@ -159,11 +160,33 @@ async def register(ctx: Context, email: str, name: str, password: str) -> AuthRe
     return AuthResult(user, tokens.access_token, tokens.refresh_token)
 
 
+def _login_throttles(ctx: Context) -> tuple[Throttle, Throttle]:
+    settings = ctx.settings
+    window = settings.login_failure_window_seconds
+    redis = ctx.services.queue
+    return (
+        Throttle(redis, "login-email", settings.login_failures_per_email, window),
+        Throttle(redis, "login-address", settings.login_failures_per_address, window),
+    )
+
+
 async def login(ctx: Context, email: str, password: str) -> AuthResult:
     failed = AuthResult(
         errors=[user_error(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")]
     )
     normalized = normalize_email(email)
+    by_account, by_address = _login_throttles(ctx)
+    account_key = (normalized or email.strip()[:MAX_EMAIL_LENGTH]).lower()
+    address_key = ctx.client_ip or "unknown"
+    if await by_account.exceeded(account_key) or await by_address.exceeded(address_key):
+        return AuthResult(
+            errors=[
+                user_error(
+                    ErrorCode.TOO_MANY_ATTEMPTS,
+                    "Too many failed sign-ins; wait a few minutes or reset your password.",
+                )
+            ]
+        )
     async with ctx.sessions() as session:
         user = None
         if normalized is not None:
@@ -175,6 +198,8 @@ async def login(ctx: Context, email: str, password: str) -> AuthResult:
             not await verify_password(user.password_hash if user else None, password)
             or user is None
         ):
+            await by_account.hit(account_key)
+            await by_address.hit(address_key)
             return failed
         if not user.is_active:
             return AuthResult(
@@ -187,6 +212,7 @@ async def login(ctx: Context, email: str, password: str) -> AuthResult:
         user.last_login_at = datetime.now(UTC)
         tokens = await _sign_in(ctx, session, user)
         await session.commit()
+    await by_account.reset(account_key)
     ctx.signed_in_user_id = user.id
     return AuthResult(user, tokens.access_token, tokens.refresh_token)
 

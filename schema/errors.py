@@ -35,6 +35,7 @@ class ErrorCode(enum.Enum):
     INVALID_CURRENCY = "INVALID_CURRENCY"
     INVALID_URL = "INVALID_URL"
     PRODUCT_ORDERED = "PRODUCT_ORDERED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
 
 
 @strawberry.type(description="A problem with a mutation's input, to show beside the field.")

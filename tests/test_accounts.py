@@ -251,3 +251,37 @@ async def test_reset_request_with_malformed_email_is_a_clear_error(gql: GraphQLC
         "ok": False,
         "errors": [{"field": "email", "code": "INVALID_EMAIL"}],
     }
+
+
+async def test_repeated_failed_logins_are_throttled_per_account(
+    gql: GraphQLClient, sign_up: SignUp, services: Services
+) -> None:
+    account = await sign_up("guessed@example.com")
+    other = await sign_up("other@example.com")
+    limit = services.settings.login_failures_per_email
+    for _ in range(limit):
+        wrong = await gql.data(LOGIN, {"input": {"email": account.email, "password": "x" * 12}})
+        assert wrong["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    # Now even the right password is refused, for this account only, with a clear code.
+    blocked = await gql.data(
+        LOGIN, {"input": {"email": "GUESSED@example.com", "password": account.password}}
+    )
+    assert blocked["login"]["accessToken"] is None
+    assert blocked["login"]["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
+    fine = await gql.data(LOGIN, {"input": {"email": other.email, "password": other.password}})
+    assert fine["login"]["errors"] == []
+
+
+async def test_a_successful_login_clears_the_failure_count(
+    gql: GraphQLClient, sign_up: SignUp, services: Services
+) -> None:
+    account = await sign_up("forgetful@example.com")
+    limit = services.settings.login_failures_per_email
+    for _ in range(limit - 1):
+        await gql.data(LOGIN, {"input": {"email": account.email, "password": "x" * 12}})
+    ok = await gql.data(LOGIN, {"input": {"email": account.email, "password": account.password}})
+    assert ok["login"]["errors"] == []
+    for _ in range(limit - 1):
+        await gql.data(LOGIN, {"input": {"email": account.email, "password": "x" * 12}})
+    again = await gql.data(LOGIN, {"input": {"email": account.email, "password": account.password}})
+    assert again["login"]["errors"] == []
