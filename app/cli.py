@@ -39,6 +39,8 @@ def with_services(settings: Settings) -> Settings:
             "redis_url": settings.redis_url or services.redis_url,
         }
     )
+    # Made before any child starts, so every process signs with the same development key.
+    resolved.signing_key  # noqa: B018
     # Child processes (uvicorn workers, the arq worker) inherit the resolved URLs.
     os.environ["DATABASE_URL"] = str(resolved.database_url)
     os.environ["REDIS_URL"] = str(resolved.redis_url)

@@ -7,7 +7,9 @@ survive restarts.
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -97,12 +99,20 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
+        try:
+            # O_EXCL: of processes starting together (uvicorn workers), one writes the key and
+            # every other reads that one, so all sign and verify with the same key.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):
+                if stored := path.read_text().strip():
+                    return stored
+                time.sleep(0.01)  # the writer is between creating and writing the file
+            raise RuntimeError(f"{path} is empty: delete it to make a new key") from None
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key)
         return key
 
 
