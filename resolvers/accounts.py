@@ -30,7 +30,7 @@ from resolvers.passwords import (
     verify_password,
 )
 from resolvers.throttle import Throttle
-from schema.errors import ErrorCode, UserError, user_error
+from schema.errors import ErrorCode, UserError, not_found, user_error
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
 
@@ -268,7 +268,7 @@ async def revoke_session(ctx: Context, user: User, session_id: uuid.UUID | None)
             )
         await session.commit()
     if not ended:
-        return StatusResult.failed(user_error(ErrorCode.NOT_FOUND, "No such open session.", "id"))
+        return StatusResult.failed(not_found("open session"))
     return StatusResult()
 
 

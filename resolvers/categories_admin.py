@@ -29,7 +29,7 @@ from resolvers.validation import (
     slugify,
     violated_constraint,
 )
-from schema.errors import ErrorCode, UserError, user_error
+from schema.errors import ErrorCode, UserError, not_found, user_error
 
 MAX_NAME_LENGTH = 100
 MAX_SLUG_LENGTH = 120
@@ -61,10 +61,6 @@ class CategoryChanges:
 
 
 # --- shared with the product writes -------------------------------------------------------
-
-
-def not_found(what: str, field_name: str) -> UserError:
-    return user_error(ErrorCode.NOT_FOUND, f"No such {what}.", field_name)
 
 
 def slug_taken(field_name: str = "slug") -> UserError:

@@ -24,7 +24,6 @@ from resolvers.categories_admin import (
     forget_cached,
     insert_row,
     locked_category,
-    not_found,
     slug_taken,
 )
 from resolvers.validation import (
@@ -47,7 +46,7 @@ from resolvers.validation import (
     slugify,
     violated_constraint,
 )
-from schema.errors import ErrorCode, UserError, user_error
+from schema.errors import ErrorCode, UserError, not_found, user_error
 
 MAX_NAME_LENGTH = 200
 MAX_SLUG_LENGTH = 220

@@ -78,7 +78,3 @@ def invalid_body() -> UserError:
         f"Review text must be at most {MAX_BODY_LENGTH} characters, without control characters.",
         "body",
     )
-
-
-def not_found(field_name: str, what: str = "review") -> UserError:
-    return user_error(ErrorCode.NOT_FOUND, f"No such {what}.", field_name)

@@ -12,9 +12,9 @@ from app.context import Context
 from db.reviews import Review, ReviewStatus
 from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, paginate
 from resolvers.ratings import refresh_rating
-from resolvers.review_input import MAX_REASON_LENGTH, clean_multiline, not_found
+from resolvers.review_input import MAX_REASON_LENGTH, clean_multiline
 from resolvers.reviews import ReviewResult, locked_review
-from schema.errors import ErrorCode, UserError, user_error
+from schema.errors import ErrorCode, UserError, not_found, user_error
 
 OLDEST_REVIEWS: list[SortKey[Review]] = [
     datetime_key(Review.created_at, lambda r: r.created_at),
@@ -46,14 +46,14 @@ async def moderate_review(
             )
         )
     if review_id is None:
-        errors.append(not_found("id"))
+        errors.append(not_found("review"))
     if errors or review_id is None:
         return ReviewResult(errors=errors)
 
     async with ctx.sessions() as session:
         review = await locked_review(session, review_id)
         if review is None:
-            return ReviewResult(errors=[not_found("id")])
+            return ReviewResult(errors=[not_found("review")])
         review.status = status
         review.moderation_reason = cleaned_reason or None
         await session.flush()

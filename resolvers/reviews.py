@@ -29,11 +29,10 @@ from resolvers.review_input import (
     clean_title,
     invalid_body,
     invalid_title,
-    not_found,
     rating_errors,
 )
 from resolvers.review_screening import moderation_hold
-from schema.errors import ErrorCode, Forbidden, UserError, user_error
+from schema.errors import ErrorCode, Forbidden, UserError, not_found, user_error
 
 DUPLICATE_REVIEW_CONSTRAINT = "uq_reviews_product_id_user_id"
 
@@ -104,7 +103,7 @@ async def add_review(
     if cleaned_body is None:
         errors.append(invalid_body())
     if product_id is None:
-        errors.append(not_found("productId", "product"))
+        errors.append(not_found("product", "productId"))
     if errors or cleaned_title is None or cleaned_body is None or product_id is None:
         return ReviewResult(errors=errors)
 
@@ -112,7 +111,7 @@ async def add_review(
     async with ctx.sessions() as session:
         # Customers see published products only, so that is all they may review.
         if not await lock_product(session, product_id, published_only=True):
-            return ReviewResult(errors=[not_found("productId", "product")])
+            return ReviewResult(errors=[not_found("product", "productId")])
         review = Review(
             product_id=product_id,
             user_id=user.id,
@@ -153,14 +152,14 @@ async def update_my_review(
     if body is not None and cleaned_body is None:
         errors.append(invalid_body())
     if review_id is None:
-        errors.append(not_found("id"))
+        errors.append(not_found("review"))
     if errors or review_id is None:
         return ReviewResult(errors=errors)
 
     async with ctx.sessions() as session:
         review = await locked_review(session, review_id, Review.user_id == user.id)
         if review is None:
-            return ReviewResult(errors=[not_found("id")])
+            return ReviewResult(errors=[not_found("review")])
         if rating is None and cleaned_title is None and cleaned_body is None:
             return ReviewResult(review)
         if rating is not None:
@@ -187,13 +186,13 @@ async def update_my_review(
 
 async def delete_review(ctx: Context, user: User, review_id: int | None) -> DeleteResult:
     if review_id is None:
-        return DeleteResult(errors=[not_found("id")])
+        return DeleteResult(errors=[not_found("review")])
     # Authors delete their own reviews; staff delete any. Others' reviews are NOT_FOUND.
     conditions = [] if user.role.is_staff else [Review.user_id == user.id]
     async with ctx.sessions() as session:
         review = await locked_review(session, review_id, *conditions)
         if review is None:
-            return DeleteResult(errors=[not_found("id")])
+            return DeleteResult(errors=[not_found("review")])
         await session.delete(review)
         await session.flush()
         await refresh_rating(session, review.product_id)

@@ -9,7 +9,7 @@ from db.users import AuthSession, Role, User
 from resolvers import auth
 from resolvers.accounts import UserResult
 from resolvers.pagination import Page, PageArgs, SortKey, paginate
-from schema.errors import ErrorCode, user_error
+from schema.errors import ErrorCode, not_found, user_error
 
 USER_ORDER: list[SortKey[User]] = [SortKey(User.id, lambda user: user.id)]
 
@@ -29,7 +29,7 @@ async def list_users(ctx: Context, args: PageArgs, search: str | None) -> Page[U
 
 
 def _no_such_user() -> UserResult:
-    return UserResult(errors=[user_error(ErrorCode.NOT_FOUND, "No such user.", "id")])
+    return UserResult(errors=[not_found("user")])
 
 
 async def set_user_role(ctx: Context, admin: User, user_id: int | None, role: Role) -> UserResult:

@@ -49,6 +49,11 @@ def user_error(code: ErrorCode, message: str, field: str | None = None) -> UserE
     return UserError(field=field, code=code, message=message)
 
 
+def not_found(what: str, field: str = "id") -> UserError:
+    """The input named a `what` that does not exist (or that the caller may not see)."""
+    return user_error(ErrorCode.NOT_FOUND, f"No such {what}.", field)
+
+
 class ApiError(GraphQLError):
     """A top-level error whose message and code are safe to show to any client."""
 
