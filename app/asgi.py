@@ -6,8 +6,8 @@ import gc
 
 from starlette.applications import Starlette
 
+from app.logs import configure_logging
 from app.main import create_app
-from app.requests import configure_logging
 from app.settings import get_settings
 
 # A GraphQL response allocates tens of thousands of short-lived objects; collecting the young

@@ -78,20 +78,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from arq.worker import run_worker
-
-    from app.requests import configure_logging
-    from workers.settings import WorkerSettings, redis_settings
+    from app.logs import configure_logging
+    from app.worker import build_worker
 
     settings = with_services(get_settings())
     configure_logging(settings.log_level)
-    assert settings.redis_url is not None
-    run_worker(
-        WorkerSettings,  # type: ignore[arg-type]
-        redis_settings=redis_settings(settings.redis_url),
-        ctx={"settings": settings},
-        burst=args.burst,
-    )
+    build_worker(settings, burst=args.burst).run()
     return 0
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.settings import Settings
 from db.session import create_engine, create_session_factory
 from db.users import Role, User
-from resolvers.accounts import clean_name, normalize_email
-from resolvers.passwords import hash_password, password_problem
+from resolvers.users.accounts import by_email, check_new_account, insert_account
+from resolvers.users.passwords import hash_password
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 
@@ -25,32 +25,18 @@ class Credentials:
 async def create_user(
     settings: Settings, email: str, name: str | None, password: str, role: str
 ) -> int:
-    """Create an account; ValueError with a readable reason when the input is refused."""
-    normalized = normalize_email(email)
-    if normalized is None:
-        raise ValueError(f"{email!r} is not a valid email address")
-    cleaned = clean_name(name or normalized.split("@")[0])
-    if cleaned is None:
-        raise ValueError("the name must be 1 to 100 printable characters")
-    problem = password_problem(password, email=normalized, name=cleaned)
-    if problem:
-        raise ValueError(problem)
+    """Create an account with the checks registration applies; ValueError with a readable
+    reason when the input is refused."""
+    account = check_new_account(email, name or email.split("@")[0], password)
+    if isinstance(account, list):
+        raise ValueError("; ".join(error.message for error in account))
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with create_session_factory(engine)() as session:
-            taken = await session.scalar(
-                select(func.count()).where(func.lower(User.email) == normalized.lower())
-            )
-            if taken:
-                raise ValueError(f"{normalized} is already registered")
-            user = User(
-                email=normalized,
-                name=cleaned,
-                password_hash=await hash_password(password),
-                role=Role(role),
-            )
-            session.add(user)
+            user = await insert_account(session, account, Role(role))
+            if user is None:
+                raise ValueError(f"{account.email} is already registered")
             await session.commit()
             return user.id
     finally:
@@ -79,9 +65,7 @@ async def _reset_password(settings: Settings, email: str, password: str) -> str:
     engine = create_engine(settings.database_url, pool_size=1)
     try:
         async with create_session_factory(engine)() as session:
-            user = (
-                await session.execute(select(User).where(func.lower(User.email) == email))
-            ).scalar_one()
+            user = (await session.execute(select(User).where(by_email(email)))).scalar_one()
             user.password_hash = await hash_password(password)
             await session.commit()
     finally:

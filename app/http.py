@@ -25,9 +25,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from app.context import Context, Services, build_context
+from app.context import build_context
 from app.graphiql import graphiql_response
-from app.requests import request_id_of
+from app.logs import request_id_of
+from app.settings import Settings
+from resolvers.context import Context, Services
 
 logger = logging.getLogger("catalog.http")
 
@@ -209,23 +211,26 @@ class GraphQLEndpoint:
     """The ASGI-facing handler of `/graphql` for HTTP requests."""
 
     def __init__(
-        self, services: Services, full: strawberry.Schema, public: strawberry.Schema
+        self,
+        services: Services,
+        settings: Settings,
+        full: strawberry.Schema,
+        public: strawberry.Schema,
     ) -> None:
         self.services = services
+        self.settings = settings
         self.full = full
         self.public = public
 
     def schema_for(self, context: Context) -> strawberry.Schema:
         """Introspection and suggestions: always in development, for staff in production."""
-        if not self.services.settings.is_production:
-            return self.full
-        if context.auth_error is None and context.user is not None and context.user.role.is_staff:
+        if not self.settings.is_production or context.viewer.is_staff:
             return self.full
         return self.public
 
     async def __call__(self, request: Request) -> Response:
         request_id = request_id_of(request)
-        settings = self.services.settings
+        settings = self.settings
         if wants_graphiql(request):
             if settings.graphiql_enabled:
                 return graphiql_response(request.url.path)
@@ -245,8 +250,8 @@ class GraphQLEndpoint:
             authorization=request.headers.get("authorization"),
             user_agent=request.headers.get("user-agent"),
             client_ip=request.client.host if request.client else None,
+            operation_name=params.operation_name,
         )
-        context.operation_name = params.operation_name
         allowed = (
             {OperationType.QUERY}
             if request.method in ("GET", "HEAD")

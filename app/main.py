@@ -16,23 +16,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.context import Services
 from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
-from app.requests import RequestIdMiddleware
+from app.logs import RequestIdMiddleware
 from app.settings import Settings, get_settings
 from db.session import create_engine, create_reader_factory, create_session_factory
-from resolvers.tokens import TokenSigner
+from resolvers.context import Config, Services
+from resolvers.users.tokens import TokenSigner
 from schema.root import Limits, build_schema
 
 logger = logging.getLogger("catalog.app")
 PROBE_TIMEOUT = 2.0
 
 
-def open_queue(redis_url: str) -> ArqRedis:
+def open_redis(redis_url: str) -> ArqRedis:
     # No ping at start-up: the API serves reads while Redis is down; /readyz reports it.
     queue: ArqRedis = ArqRedis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
     return queue
+
+
+def resolver_config(settings: Settings) -> Config:
+    """The settings resolvers act on, and nothing else."""
+    return Config(
+        public_url=settings.public_url,
+        refresh_token_lifetime=timedelta(days=settings.refresh_token_days),
+        password_reset_lifetime=timedelta(minutes=settings.password_reset_minutes),
+        password_resets_per_hour=settings.password_resets_per_hour,
+        login_failures_per_email=settings.login_failures_per_email,
+        login_failures_per_address=settings.login_failures_per_address,
+        login_failure_window_seconds=settings.login_failure_window_seconds,
+        review_banned_words=tuple(settings.review_banned_words),
+    )
 
 
 def create_services(settings: Settings) -> Services:
@@ -44,10 +58,10 @@ def create_services(settings: Settings) -> Services:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     return Services(
-        settings=settings,
+        config=resolver_config(settings),
         sessions=create_session_factory(engine),
         readers=create_reader_factory(engine),
-        queue=open_queue(settings.redis_url),
+        redis=open_redis(settings.redis_url),
         signer=TokenSigner(
             key=settings.signing_key,
             issuer=settings.jwt_issuer,
@@ -58,7 +72,7 @@ def create_services(settings: Settings) -> Services:
 
 
 async def close_services(services: Services) -> None:
-    await services.queue.aclose()
+    await services.redis.aclose()
     engine = services.sessions.kw["bind"]
     await engine.dispose()
 
@@ -80,7 +94,7 @@ async def readyz(request: Request) -> Response:
             await session.execute(text("SELECT 1"))
 
     async def redis() -> None:
-        await services.queue.ping()
+        await services.redis.ping()
 
     checks = {"postgres": postgres, "redis": redis}
     results: dict[str, str] = {}
@@ -108,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = create_services(settings)
         app.state.services = services
-        app.state.graphql = GraphQLEndpoint(services, full_schema, public_schema)
+        app.state.graphql = GraphQLEndpoint(services, settings, full_schema, public_schema)
         try:
             yield
         finally:

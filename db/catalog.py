@@ -32,7 +32,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from db.base import Base, created_at_column
-from db.values import GlobalId, Money, RatingSummary
+from db.global_ids import GlobalId
+from db.values import Money, RatingSummary
 
 # The SKU goes in twice: as the parser splits it ("LAP-0042" -> "lap", "-0042") and squashed to
 # one token ("lap0042"), so a SKU typed with or without its punctuation is found by the index.

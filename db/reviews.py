@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at_column
-from db.values import GlobalId
+from db.global_ids import GlobalId
 
 
 class ReviewStatus(enum.StrEnum):
@@ -36,7 +36,7 @@ class Review(GlobalId, Base):
     __table_args__ = (
         UniqueConstraint("product_id", "user_id"),
         CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
-        # Newest approved reviews of a product, for the per-product window query.
+        # Newest approved reviews of a product: the LATERAL join of a page's first reviews.
         Index("ix_reviews_product_newest", "product_id", "status", "created_at", "id"),
         Index("ix_reviews_user", "user_id"),
         # The moderation queue: reviews of one status, oldest first.

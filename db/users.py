@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, created_at_column
-from db.values import GlobalId
+from db.global_ids import GlobalId
 
 
 class Role(enum.StrEnum):

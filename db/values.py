@@ -1,4 +1,4 @@
-"""Small read-only values derived from rows: global ids, money, rating summaries.
+"""Small read-only values derived from rows: money and rating summaries.
 
 They are properties of the models so GraphQL fields can read them as plain attributes: a field
 with a resolver costs the executor several times more than an attribute, and a product listing
@@ -7,26 +7,8 @@ reads these for every row.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
-
-
-def encode_global_id(type_name: str, key: object) -> str:
-    """The opaque Relay id of an object: base64 of "Type:key"."""
-    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
-
-
-class GlobalId:
-    """Mixin for models exposed as a GraphQL Node: `global_id` from the type name and key."""
-
-    node_type: ClassVar[str]
-    id: int
-
-    @property
-    def global_id(self) -> str:
-        return encode_global_id(self.node_type, self.id)
 
 
 @dataclass(frozen=True, slots=True)

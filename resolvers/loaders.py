@@ -1,12 +1,14 @@
 """Dataloaders, built fresh for every request (never shared: they cache per request).
 
-Each batch opens its own session from the factory: one `AsyncSession` cannot serve the
-concurrent resolvers of a GraphQL request. Loaders whose answer depends on who is asking read
-the viewer lazily, so a bad token fails the fields that need it, not the whole request.
+Named `{entity}_by_{key}`. Each batch opens its own session from the factory: one
+`AsyncSession` cannot serve the concurrent resolvers of a GraphQL request. Loaders whose answer
+depends on who is asking read `viewer.user` when they run, so a bad token fails the fields that
+need it, not the whole request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -15,32 +17,20 @@ from typing import Any, TypeVar
 from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import InstrumentedAttribute, load_only
-from strawberry.dataloader import DataLoader
 
 from db.catalog import Category, Product
 from db.reviews import Review
 from db.session import SessionFactory
 from db.users import User
 from resolvers.batching import counts_per_group, first_pages, first_rows_per_group
-from resolvers.pagination import Page, SortKey, datetime_key
+from resolvers.dataloader import Loader
+from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_PRODUCTS, NEWEST_REVIEWS
+from resolvers.pagination import Page, SortKey
+from resolvers.viewer import Viewer
 from resolvers.visibility import listed_reviews, visible_products, visible_reviews
 
 M = TypeVar("M", Category, User, Product, Review)
-Viewer = Callable[[], User | None]
 GroupPage = tuple[int, int]  # (group id, page size)
-
-NEWEST_REVIEWS: list[SortKey[Review]] = [
-    datetime_key(Review.created_at, lambda r: r.created_at, descending=True),
-    SortKey(Review.id, lambda r: r.id, descending=True),
-]
-NEWEST_PRODUCTS: list[SortKey[Product]] = [
-    datetime_key(Product.created_at, lambda p: p.created_at, descending=True),
-    SortKey(Product.id, lambda p: p.id, descending=True),
-]
-CHILD_ORDER: list[SortKey[Category]] = [
-    SortKey(Category.name, lambda c: c.name),
-    SortKey(Category.id, lambda c: c.id),
-]
 
 
 def by_id_loader(
@@ -49,7 +39,7 @@ def by_id_loader(
     visible: Callable[[], ColumnElement[bool]] = true,
     *,
     columns: Sequence[Any] = (),
-) -> DataLoader[int, M | None]:
+) -> Loader[int, M | None]:
     """Rows by primary key; those the viewer may not see load as None, like missing ones.
     With `columns`, only those are loaded (the objects are then read-only views)."""
 
@@ -63,15 +53,15 @@ def by_id_loader(
             found = {row.id: row for row in (await session.execute(statement)).scalars()}
         return [found.get(key) for key in ids]
 
-    return DataLoader(load)
+    return Loader(load)
 
 
 async def prime_categories_with_ancestors(
-    sessions: SessionFactory, loader: DataLoader[int, Category | None], ids: Sequence[int]
+    sessions: SessionFactory, loader: Loader[int, Category | None], ids: Sequence[int]
 ) -> None:
     """Load categories and all their ancestors in one statement (their ids are in `path`) and
     put them in `loader`'s cache: a page's `category { parent { … } }` then costs one query."""
-    missing = [key for key in set(ids) if loader.cache_map.get(key) is None]
+    missing = [key for key in set(ids) if not loader.has(key)]
     if not missing:
         return
     wanted = bindparam("ids", missing, type_=ARRAY(BigInteger))
@@ -82,7 +72,7 @@ async def prime_categories_with_ancestors(
     for category in rows:
         loader.prime(category.id, category)
     for key in missing:  # ids that named no category load as None, as through the loader
-        if loader.cache_map.get(key) is None:
+        if not loader.has(key):
             loader.prime(key, None)
 
 
@@ -93,7 +83,7 @@ def first_page_loader(
     group_column: InstrumentedAttribute[Any],
     keys: Sequence[SortKey[Any]],
     count: Callable[[int], Awaitable[int]],
-) -> DataLoader[GroupPage, Page[Any]]:
+) -> Loader[GroupPage, Page[Any]]:
     """First pages of a nested connection for many parents, one statement per page size."""
 
     async def load(requests: Sequence[GroupPage]) -> list[Page[Any]]:
@@ -109,7 +99,7 @@ def first_page_loader(
                 pages[(group_id, size)] = page
         return [pages[request] for request in requests]
 
-    return DataLoader(load)
+    return Loader(load)
 
 
 def _counter(
@@ -120,15 +110,15 @@ def _counter(
 
 def count_loader(
     sessions: SessionFactory, statement: Callable[[], Any], group_column: Any
-) -> DataLoader[int, int]:
+) -> Loader[int, int]:
     async def load(group_ids: Sequence[int]) -> list[int]:
         counts = await counts_per_group(sessions, statement(), group_column, list(group_ids))
         return [counts[group_id] for group_id in group_ids]
 
-    return DataLoader(load)
+    return Loader(load)
 
 
-def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> DataLoader[int, int]:
+def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> Loader[int, int]:
     """Visible products in each category and its descendants."""
 
     async def load(category_ids: Sequence[int]) -> list[int]:
@@ -141,36 +131,40 @@ def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> DataLoader
                 or_(Category.id == subtree.c.id, Category.path.contains(array([subtree.c.id]))),
             )
             .join(Product, Product.category_id == Category.id)
-            .where(visible_products(viewer()))
+            .where(visible_products(viewer.user))
         )
         counts = await counts_per_group(sessions, statement, subtree.c.id, list(category_ids))
         return [counts[category_id] for category_id in category_ids]
 
-    return DataLoader(load)
+    return Loader(load)
 
 
 @dataclass(frozen=True)
 class Loaders:
-    user_by_id: DataLoader[int, User | None]
-    profile_by_id: DataLoader[int, User | None]
-    category_by_id: DataLoader[int, Category | None]
-    product_by_id: DataLoader[int, Product | None]
-    review_by_id: DataLoader[int, Review | None]
-    product_count_by_category: DataLoader[int, int]
-    review_count_by_product: DataLoader[int, int]
-    reviews_by_product: DataLoader[GroupPage, Page[Review]]
-    product_count_in_category: DataLoader[int, int]
-    products_by_category: DataLoader[GroupPage, Page[Product]]
-    child_count_by_category: DataLoader[int, int]
-    children_by_category: DataLoader[GroupPage, Page[Category]]
+    user_by_id: Loader[int, User | None]
+    profile_by_id: Loader[int, User | None]
+    category_by_id: Loader[int, Category | None]
+    product_by_id: Loader[int, Product | None]
+    review_by_id: Loader[int, Review | None]
+    # Visible products in a category and everything below it.
+    product_count_by_category: Loader[int, int]
+    # First pages of nested connections, keyed by (parent id, page size).
+    reviews_by_product: Loader[GroupPage, Page[Review]]
+    products_by_category: Loader[GroupPage, Page[Product]]
+    children_by_category: Loader[GroupPage, Page[Category]]
+
+    def clear(self) -> None:
+        """Forget everything loaded: after a write, later fields must see what was written."""
+        for loader_field in dataclasses.fields(self):
+            getattr(self, loader_field.name).clear_all()
 
 
 def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
     def reviews() -> Any:
-        return select(Review).where(listed_reviews(viewer()))
+        return select(Review).where(listed_reviews(viewer.user))
 
     def products() -> Any:
-        return select(Product).where(visible_products(viewer()))
+        return select(Product).where(visible_products(viewer.user))
 
     def children() -> Any:
         return select(Category)
@@ -183,19 +177,16 @@ def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
         # Review authors: only what a public profile shows.
         profile_by_id=by_id_loader(sessions, User, columns=(User.id, User.name)),
         category_by_id=by_id_loader(sessions, Category),
-        product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer())),
-        review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer())),
+        product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer.user)),
+        review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer.user)),
         product_count_by_category=product_count_loader(sessions, viewer),
-        review_count_by_product=review_count,
         reviews_by_product=first_page_loader(
             sessions, Review, reviews, Review.product_id, NEWEST_REVIEWS, review_count.load
         ),
-        product_count_in_category=product_count,
         products_by_category=first_page_loader(
             sessions, Product, products, Product.category_id, NEWEST_PRODUCTS, product_count.load
         ),
-        child_count_by_category=child_count,
         children_by_category=first_page_loader(
-            sessions, Category, children, Category.parent_id, CHILD_ORDER, child_count.load
+            sessions, Category, children, Category.parent_id, CATEGORIES_BY_NAME, child_count.load
         ),
     )

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tu
 from sqlalchemy.orm import InstrumentedAttribute
 
 from db.session import SessionFactory
-from schema.errors import BadUserInput
+from resolvers.errors import BadUserInput
 
 T = TypeVar("T")
 
@@ -146,7 +146,7 @@ class PageArgs:
 class EdgeData(Generic[T]):
     node: T
     keys: Sequence[SortKey[T]] = field(repr=False)
-    # Marks cursors of a particular mode of a list (see resolvers/catalog.py).
+    # Marks cursors of a particular mode of a list (see resolvers.catalog.queries).
     prefix: str = ""
 
     @property

@@ -10,30 +10,32 @@ import strawberry
 from strawberry import Parent
 from strawberry.scalars import JSON
 
-from app.context import Info
 from db.catalog import Category, Product
 from db.reviews import Review
-from resolvers import catalog as resolve
+from resolvers.catalog import queries as resolve
+from resolvers.context import Info
+from resolvers.dataloader import MaybeAwaitable
 from resolvers.pagination import Page, PageArgs
+from resolvers.prefetch import prefetch_object, prefetch_page
+from resolvers.relations import (
+    CATEGORY_CHILDREN,
+    CATEGORY_PARENT,
+    CATEGORY_PRODUCTS,
+    PRODUCT_CATEGORY,
+    PRODUCT_REVIEWS,
+    related,
+    related_page,
+)
 from schema.catalog_inputs import (
     ProductFilter,
     ProductSort,
     ProductStatusEnum,
-    category_key,
     filter_data,
     sort_of,
 )
-from schema.errors import BadUserInput
 from schema.node import Node
 from schema.permissions import IsStaff
-from schema.prefetch import (
-    MaybeAwaitable,
-    cached_or_load,
-    nested_page,
-    prefetch_object,
-    prefetch_page,
-)
-from schema.relay import Connection, parse_global_id, parse_int_id
+from schema.relay import Connection
 from schema.reviews import ReviewType
 
 
@@ -99,9 +101,7 @@ class ProductType(Node):
 
     @strawberry.field(graphql_type=LazyCategory | None)
     def category(self, root: Parent[Product], info: Info) -> MaybeAwaitable[Category | None]:
-        if root.category_id is None:
-            return None
-        return cached_or_load(info.context.loaders.category_by_id, root.category_id)
+        return related(info, root, PRODUCT_CATEGORY)
 
     @strawberry.field(
         graphql_type=Connection[ReviewType],
@@ -116,13 +116,7 @@ class ProductType(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MaybeAwaitable[Page[Review]]:
-        args = PageArgs(first, after, last, before)
-        return nested_page(
-            info.context.loaders.reviews_by_product,
-            root.id,
-            args,
-            lambda: resolve.product_reviews(info.context, root.id, args),
-        )
+        return related_page(info, root, PRODUCT_REVIEWS, PageArgs(first, after, last, before))
 
 
 @strawberry.type(name="Category")
@@ -138,9 +132,7 @@ class CategoryType(Node):
 
     @strawberry.field(graphql_type=LazyCategory | None)
     def parent(self, root: Parent[Category], info: Info) -> MaybeAwaitable[Category | None]:
-        if root.parent_id is None:
-            return None
-        return cached_or_load(info.context.loaders.category_by_id, root.parent_id)
+        return related(info, root, CATEGORY_PARENT)
 
     @strawberry.field(
         graphql_type=list[LazyCategory], description="From the root down to the parent."
@@ -159,15 +151,7 @@ class CategoryType(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MaybeAwaitable[Page[Category]]:
-        args = PageArgs(first, after, last, before)
-        return nested_page(
-            info.context.loaders.children_by_category,
-            root.id,
-            args,
-            lambda: resolve.list_categories(
-                info.context, args, parent_id=root.id, roots_only=False, unknown_parent=False
-            ),
-        )
+        return related_page(info, root, CATEGORY_CHILDREN, PageArgs(first, after, last, before))
 
     @strawberry.field(
         graphql_type=Connection[ProductType],
@@ -184,31 +168,16 @@ class CategoryType(Node):
         sort: ProductSort | None = None,
     ) -> MaybeAwaitable[Page[Product]]:
         args = PageArgs(first, after, last, before)
-        field, direction = sort_of(sort)
-        return nested_page(
-            info.context.loaders.products_by_category,
-            root.id,
-            args,
-            lambda: resolve.list_products(
-                info.context, args, resolve.ProductFilterData(category_id=root.id), field, direction
-            ),
-            batched=sort is None,  # the loader serves the default order only
-        )
+        if sort is not None:  # the loader serves the default order only
+            field, direction = sort_of(sort)
+            return resolve.category_products(info.context, root.id, args, field, direction)
+        return related_page(info, root, CATEGORY_PRODUCTS, args)
 
     @strawberry.field(
         graphql_type=int, description="Visible products in this category and all below it."
     )
     def product_count(self, root: Parent[Category], info: Info) -> MaybeAwaitable[int]:
-        return cached_or_load(info.context.loaders.product_count_by_category, root.id)
-
-
-def _one_of(id: strawberry.ID | None, slug: str | None, type_name: str) -> int | None:
-    if (id is None) == (slug is None):
-        raise BadUserInput(f"Pass exactly one of `id` or `slug` to look up a {type_name}.")
-    if id is None:
-        return None
-    parse_global_id(id)
-    return parse_int_id(id, type_name) or 0
+        return info.context.loaders.product_count_by_category.value_or_load(root.id)
 
 
 @strawberry.type
@@ -238,8 +207,7 @@ class CatalogQuery:
     async def product(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Product | None:
-        key = _one_of(id, slug, "Product")
-        product = await resolve.product_by(info.context, product_id=key, slug=slug)
+        product = await resolve.product_by(info.context, id=id, slug=slug)
         await prefetch_object(info, product, "Product")
         return product
 
@@ -258,13 +226,11 @@ class CatalogQuery:
             bool, strawberry.argument(description="Only top-level categories.")
         ] = False,
     ) -> Page[Category]:
-        parent_key, unknown = category_key(parent_id)
         page = await resolve.list_categories(
             info.context,
             PageArgs(first, after, last, before),
-            parent_id=parent_key,
+            parent_id=parent_id,
             roots_only=roots_only,
-            unknown_parent=unknown,
         )
         return await prefetch_page(info, page, "Category")
 
@@ -272,7 +238,6 @@ class CatalogQuery:
     async def category(
         self, info: Info, id: strawberry.ID | None = None, slug: str | None = None
     ) -> Category | None:
-        key = _one_of(id, slug, "Category")
-        category = await resolve.category_by(info.context, category_id=key, slug=slug)
+        category = await resolve.category_by(info.context, id=id, slug=slug)
         await prefetch_object(info, category, "Category")
         return category

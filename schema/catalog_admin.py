@@ -2,7 +2,7 @@
 update, archive, delete).
 
 Input problems come back as `errors` in the payload with nothing written; the resolvers in
-`resolvers.categories_admin` and `resolvers.products_admin` return the result dataclasses the
+`resolvers.catalog.categories` and `resolvers.catalog.products` return the result dataclasses the
 payload types below read from.
 """
 
@@ -14,27 +14,16 @@ import strawberry
 from strawberry import Parent
 from strawberry.scalars import JSON
 
-from app.context import Info
-from db.catalog import ProductStatus
-from resolvers import categories_admin, products_admin
-from resolvers.categories_admin import CategoryResult, DeleteResult
-from resolvers.products_admin import ImageData, ProductData, ProductResult
+from db.catalog import Category, Product, ProductStatus
+from resolvers.catalog import categories, products
+from resolvers.catalog.products import ImageData, ProductData
+from resolvers.context import Info
+from resolvers.results import Deleted, Outcome
 from schema.catalog import CategoryType, ProductType
 from schema.catalog_inputs import ProductStatusEnum
-from schema.errors import BadUserInput, UserError
+from schema.errors import UserErrorType
 from schema.permissions import IsStaff
-from schema.relay import parse_int_id, to_global_id
-
-
-def _key(global_id: strawberry.ID | None, type_name: str) -> int | None:
-    """The key of a global id; 0 (which names nothing) for a malformed or foreign id."""
-    if global_id is None:
-        return None
-    try:
-        return parse_int_id(global_id, type_name) or 0
-    except BadUserInput:
-        return 0
-
+from schema.relay import to_global_id
 
 # --- inputs -------------------------------------------------------------------------------
 
@@ -120,21 +109,21 @@ def _images(images: list[ImageInput] | None) -> list[ImageData] | None:
 
 @strawberry.type
 class CategoryPayload:
-    category: CategoryType | None
-    errors: list[UserError]
+    value: CategoryType | None = strawberry.field(name="category")
+    errors: list[UserErrorType]
 
 
 @strawberry.type
 class ProductPayload:
-    product: ProductType | None
-    errors: list[UserError]
+    value: ProductType | None = strawberry.field(name="product")
+    errors: list[UserErrorType]
 
 
-def _deleted_category_id(root: Parent[DeleteResult]) -> strawberry.ID | None:
+def _deleted_category_id(root: Parent[Deleted]) -> strawberry.ID | None:
     return None if root.deleted_id is None else to_global_id("Category", root.deleted_id)
 
 
-def _deleted_product_id(root: Parent[DeleteResult]) -> strawberry.ID | None:
+def _deleted_product_id(root: Parent[Deleted]) -> strawberry.ID | None:
     return None if root.deleted_id is None else to_global_id("Product", root.deleted_id)
 
 
@@ -143,7 +132,7 @@ class DeleteCategoryPayload:
     deleted_id: strawberry.ID | None = strawberry.field(
         resolver=_deleted_category_id, description="The deleted category's id; null if refused."
     )
-    errors: list[UserError]
+    errors: list[UserErrorType]
 
 
 @strawberry.type
@@ -151,7 +140,7 @@ class DeleteProductPayload:
     deleted_id: strawberry.ID | None = strawberry.field(
         resolver=_deleted_product_id, description="The deleted product's id; null if refused."
     )
-    errors: list[UserError]
+    errors: list[UserErrorType]
 
 
 # --- mutations ----------------------------------------------------------------------------
@@ -160,22 +149,22 @@ class DeleteProductPayload:
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(graphql_type=CategoryPayload, permission_classes=[IsStaff])
-    async def create_category(self, info: Info, input: CreateCategoryInput) -> CategoryResult:
-        return await categories_admin.create_category(
+    async def create_category(self, info: Info, input: CreateCategoryInput) -> Outcome[Category]:
+        return await categories.create_category(
             info.context,
             name=input.name,
             slug=input.slug,
             description=input.description,
-            parent_id=_key(input.parent_id, "Category"),
+            parent_id=input.parent_id,
         )
 
     @strawberry.mutation(graphql_type=CategoryPayload, permission_classes=[IsStaff])
     async def update_category(
         self, info: Info, id: strawberry.ID, input: UpdateCategoryInput
-    ) -> CategoryResult:
-        return await categories_admin.update_category(
+    ) -> Outcome[Category]:
+        return await categories.update_category(
             info.context,
-            _key(id, "Category"),
+            id,
             name=input.name,
             slug=input.slug,
             description=input.description,
@@ -189,10 +178,8 @@ class CatalogMutation:
     )
     async def move_category(
         self, info: Info, id: strawberry.ID, parent_id: strawberry.ID | None = None
-    ) -> CategoryResult:
-        return await categories_admin.move_category(
-            info.context, _key(id, "Category"), _key(parent_id, "Category")
-        )
+    ) -> Outcome[Category]:
+        return await categories.move_category(info.context, id, parent_id)
 
     @strawberry.mutation(
         graphql_type=DeleteCategoryPayload,
@@ -200,19 +187,19 @@ class CatalogMutation:
         description="Delete an empty category: refused (CATEGORY_NOT_EMPTY) while it has "
         "subcategories or products.",
     )
-    async def delete_category(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        return await categories_admin.delete_category(info.context, _key(id, "Category"))
+    async def delete_category(self, info: Info, id: strawberry.ID) -> Deleted:
+        return await categories.delete_category(info.context, id)
 
     @strawberry.mutation(graphql_type=ProductPayload, permission_classes=[IsStaff])
-    async def create_product(self, info: Info, input: CreateProductInput) -> ProductResult:
-        return await products_admin.create_product(
+    async def create_product(self, info: Info, input: CreateProductInput) -> Outcome[Product]:
+        return await products.create_product(
             info.context,
             ProductData(
                 name=input.name,
                 sku=input.sku,
                 price=input.price,
                 currency=input.currency,
-                category_id=_key(input.category_id, "Category"),
+                category_id=input.category_id,
                 set_category=input.category_id is not None,
                 stock=input.stock,
                 status=input.status,
@@ -226,17 +213,17 @@ class CatalogMutation:
     @strawberry.mutation(graphql_type=ProductPayload, permission_classes=[IsStaff])
     async def update_product(
         self, info: Info, id: strawberry.ID, input: UpdateProductInput
-    ) -> ProductResult:
+    ) -> Outcome[Product]:
         category = input.category_id
-        return await products_admin.update_product(
+        return await products.update_product(
             info.context,
-            _key(id, "Product"),
+            id,
             ProductData(
                 name=input.name,
                 sku=input.sku,
                 price=input.price,
                 currency=input.currency,
-                category_id=_key(category.value, "Category") if category else None,
+                category_id=category.value if category else None,
                 set_category=category is not None,
                 stock=input.stock,
                 status=input.status,
@@ -252,8 +239,8 @@ class CatalogMutation:
         permission_classes=[IsStaff],
         description="Hide a product from everyone but staff, keeping it for past orders.",
     )
-    async def archive_product(self, info: Info, id: strawberry.ID) -> ProductResult:
-        return await products_admin.archive_product(info.context, _key(id, "Product"))
+    async def archive_product(self, info: Info, id: strawberry.ID) -> Outcome[Product]:
+        return await products.archive_product(info.context, id)
 
     @strawberry.mutation(
         graphql_type=DeleteProductPayload,
@@ -261,5 +248,5 @@ class CatalogMutation:
         description="Delete a product that was never ordered (else PRODUCT_ORDERED: archive "
         "it), with its reviews.",
     )
-    async def delete_product(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        return await products_admin.delete_product(info.context, _key(id, "Product"))
+    async def delete_product(self, info: Info, id: strawberry.ID) -> Deleted:
+        return await products.delete_product(info.context, id)

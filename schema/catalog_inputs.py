@@ -7,8 +7,7 @@ from decimal import Decimal
 import strawberry
 
 from db.catalog import ProductStatus
-from resolvers import catalog as resolve
-from schema.relay import parse_int_id
+from resolvers.catalog import queries as resolve
 
 ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
 ProductSortField = strawberry.enum(resolve.ProductSortField, name="ProductSortField")
@@ -56,26 +55,16 @@ def sort_of(
     return field, direction
 
 
-def category_key(global_id: strawberry.ID | None) -> tuple[int | None, bool]:
-    """(category key, whether an id was given but names no category)."""
-    if global_id is None:
-        return None, False
-    key = parse_int_id(global_id, "Category")
-    return key, key is None
-
-
 def filter_data(value: ProductFilter | None) -> resolve.ProductFilterData:
     if value is None:
         return resolve.ProductFilterData()
-    category_id, unknown = category_key(value.category_id)
     return resolve.ProductFilterData(
         search=value.search,
-        category_id=category_id,
+        category_id=value.category_id,
         include_descendants=value.include_descendants,
         price_min=value.price_min,
         price_max=value.price_max,
         in_stock=value.in_stock,
         rating_min=value.rating_min,
         status=value.status,
-        unknown_category=unknown,
     )

@@ -1,4 +1,4 @@
-"""Schema extensions: error policy (masking, codes, logging) shared by HTTP and WebSocket, and
+"""Schema extensions: the error policy (masking, codes, logging), the choice of operation, and
 the validation rule limiting query depth and aliases."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from graphql import (
 )
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from schema.errors import ApiError
+from resolvers.errors import ApiError
 
 logger = logging.getLogger("catalog.graphql")
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from app.context import Info
 from db.users import Role, User
-from schema.errors import Forbidden, Unauthenticated
+from resolvers.context import Info
+from resolvers.errors import Forbidden, Unauthenticated
 
 
 def require_user(info: Info) -> User:

@@ -1,44 +1,24 @@
-"""Relay building blocks: opaque global ids and generic connections.
+"""Relay connections: `Connection`, `Edge` and `PageInfo`, generic over the node type.
 
 Connection fields are resolved from `resolvers.pagination.Page` objects, which carry model
-instances; the GraphQL types here only declare what a client sees.
+instances; the GraphQL types here only declare what a client sees. Global ids are
+`db.global_ids` (the codec) and `resolvers.ids` (what an unusable id means).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from db.values import encode_global_id
+from db.global_ids import encode_global_id
 from resolvers.pagination import Page
-from schema.errors import BadUserInput
 
 NodeT = TypeVar("NodeT")
 
 
 def to_global_id(type_name: str, key: object) -> strawberry.ID:
     return strawberry.ID(encode_global_id(type_name, key))
-
-
-def parse_global_id(global_id: str) -> tuple[str, str]:
-    """Split a global id into (type name, key); malformed ids are a BAD_USER_INPUT error."""
-    try:
-        decoded = base64.urlsafe_b64decode(global_id.encode("ascii")).decode()
-        type_name, key = decoded.split(":", 1)
-    except (ValueError, UnicodeError, binascii.Error) as error:
-        raise BadUserInput(f"{global_id!r} is not a valid id.") from error
-    return type_name, key
-
-
-def parse_int_id(global_id: str, expected_type: str) -> int | None:
-    """The integer key of a global id of `expected_type`, or None when it names another type."""
-    type_name, key = parse_global_id(global_id)
-    if type_name != expected_type or not key.isdigit() or len(key) > 18:
-        return None
-    return int(key)
 
 
 @strawberry.type(description="Where a page sits in its list.")

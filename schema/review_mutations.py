@@ -1,6 +1,6 @@
 """Review operations: write, edit and delete your reviews; staff moderate them.
 
-Resolvers return `db.reviews` models (or the result dataclasses of `resolvers.reviews`); the
+Resolvers return `db.reviews` models (or the result dataclasses of `resolvers.reviews.writes`); the
 types here only declare what a client sees.
 """
 
@@ -9,14 +9,15 @@ from __future__ import annotations
 import strawberry
 from strawberry import Parent
 
-from app.context import Info
 from db.reviews import Review, ReviewStatus
-from resolvers import review_moderation as moderation
-from resolvers import reviews as resolve
+from resolvers.context import Info
 from resolvers.pagination import Page, PageArgs
-from schema.errors import BadUserInput, UserError
+from resolvers.results import Deleted, Outcome
+from resolvers.reviews import moderation
+from resolvers.reviews import writes as resolve
+from schema.errors import UserErrorType
 from schema.permissions import IsAuthenticated, IsStaff, require_user
-from schema.relay import Connection, parse_int_id, to_global_id
+from schema.relay import Connection, to_global_id
 from schema.reviews import ReviewStatusEnum, ReviewType
 
 
@@ -37,25 +38,17 @@ class UpdateReviewInput:
 
 @strawberry.type
 class ReviewPayload:
-    review: ReviewType | None
-    errors: list[UserError]
+    value: ReviewType | None = strawberry.field(name="review")
+    errors: list[UserErrorType]
 
 
 @strawberry.type
 class DeleteReviewPayload:
-    errors: list[UserError]
+    errors: list[UserErrorType]
 
     @strawberry.field(description="The id of the review deleted; null when nothing was.")
-    def deleted_id(self, root: Parent[resolve.DeleteResult]) -> strawberry.ID | None:
+    def deleted_id(self, root: Parent[Deleted]) -> strawberry.ID | None:
         return to_global_id("Review", root.deleted_id) if root.deleted_id is not None else None
-
-
-def _key(global_id: strawberry.ID, type_name: str) -> int | None:
-    """The key of a global id of `type_name`; None (NOT_FOUND) when malformed or of another type."""
-    try:
-        return parse_int_id(global_id, type_name)
-    except BadUserInput:
-        return None
 
 
 @strawberry.type
@@ -95,11 +88,11 @@ class ReviewMutation:
             "Reviews with links, shouting or blocked words wait for a moderator as PENDING."
         ),
     )
-    async def add_review(self, info: Info, input: AddReviewInput) -> resolve.ReviewResult:
+    async def add_review(self, info: Info, input: AddReviewInput) -> Outcome[Review]:
         return await resolve.add_review(
             info.context,
             require_user(info),
-            _key(input.product_id, "Product"),
+            input.product_id,
             input.rating,
             input.title,
             input.body,
@@ -112,11 +105,11 @@ class ReviewMutation:
     )
     async def update_my_review(
         self, info: Info, id: strawberry.ID, input: UpdateReviewInput
-    ) -> resolve.ReviewResult:
+    ) -> Outcome[Review]:
         return await resolve.update_my_review(
             info.context,
             require_user(info),
-            _key(id, "Review"),
+            id,
             rating=input.rating,
             title=input.title,
             body=input.body,
@@ -127,8 +120,8 @@ class ReviewMutation:
         permission_classes=[IsAuthenticated],
         description="Delete your review (staff: any review).",
     )
-    async def delete_review(self, info: Info, id: strawberry.ID) -> resolve.DeleteResult:
-        return await resolve.delete_review(info.context, require_user(info), _key(id, "Review"))
+    async def delete_review(self, info: Info, id: strawberry.ID) -> Deleted:
+        return await resolve.delete_review(info.context, require_user(info), id)
 
     @strawberry.mutation(
         graphql_type=ReviewPayload,
@@ -141,5 +134,5 @@ class ReviewMutation:
         id: strawberry.ID,
         status: ReviewStatusEnum,  # type: ignore[valid-type]
         reason: str | None = None,
-    ) -> resolve.ReviewResult:
-        return await moderation.moderate_review(info.context, _key(id, "Review"), status, reason)
+    ) -> Outcome[Review]:
+        return await moderation.moderate_review(info.context, id, status, reason)

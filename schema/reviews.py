@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Parent
 
-from app.context import Info
 from db.catalog import Product
 from db.reviews import Review, ReviewStatus
 from db.users import User
+from resolvers.context import Info
+from resolvers.dataloader import MaybeAwaitable
+from resolvers.relations import REVIEW_AUTHOR, REVIEW_PRODUCT, related
 from schema.node import Node
-from schema.prefetch import MaybeAwaitable, cached_or_load
 
 if TYPE_CHECKING:
     from schema.catalog import ProductType
@@ -46,13 +47,13 @@ class ReviewType(Node):
 
     @strawberry.field(graphql_type=PublicProfile | None)
     def author(self, root: Parent[Review], info: Info) -> MaybeAwaitable[User | None]:
-        return cached_or_load(info.context.loaders.profile_by_id, root.user_id)
+        return related(info, root, REVIEW_AUTHOR)
 
     @strawberry.field(
         graphql_type=LazyProduct | None, description="Null when the product is hidden from you."
     )
-    async def product(self, root: Parent[Review], info: Info) -> Product | None:
-        return await info.context.loaders.product_by_id.load(root.product_id)
+    def product(self, root: Parent[Review], info: Info) -> MaybeAwaitable[Product | None]:
+        return related(info, root, REVIEW_PRODUCT)
 
     @strawberry.field(
         description="Why the review is held or rejected: for its author and staff, else null."

@@ -1,26 +1,27 @@
 """Account types, inputs and operations.
 
 Types declare only what a client may see; resolvers return `db.users` models (or the result
-dataclasses of `resolvers.accounts`) and the fields below read from them.
+dataclasses of `resolvers.users.accounts`) and the fields below read from them.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
 from strawberry import Parent
 
-from app.context import Info
 from db.users import AuthSession, Role, User
-from resolvers import accounts, password_changes, users_admin
+from resolvers.context import Info
 from resolvers.pagination import Page, PageArgs
-from schema.errors import UserError
+from resolvers.results import Outcome, SignedIn, Status
+from resolvers.users import accounts, password_changes
+from resolvers.users import admin as users_admin
+from schema.errors import UserErrorType
 from schema.node import Node
 from schema.permissions import IsAdmin, IsAuthenticated, IsSelfOrStaff, require_role, require_user
-from schema.relay import Connection, parse_global_id, parse_int_id, to_global_id
+from schema.relay import Connection, to_global_id
 
 UserRole = strawberry.enum(Role, name="Role", description="What a user may do.")
 
@@ -62,7 +63,7 @@ class SessionType:
 
     @strawberry.field(description="Whether this is the session making the request.")
     def current(self, root: Parent[AuthSession], info: Info) -> bool:
-        return root.id == info.context.session_id
+        return root.id == info.context.viewer.session_id
 
 
 @strawberry.type
@@ -72,19 +73,19 @@ class AuthPayload:
     refresh_token: str | None = strawberry.field(
         description="Single use: exchange it with `refreshToken` for a new pair."
     )
-    errors: list[UserError]
+    errors: list[UserErrorType]
 
 
 @strawberry.type
 class UserPayload:
-    user: UserType | None
-    errors: list[UserError]
+    value: UserType | None = strawberry.field(name="user")
+    errors: list[UserErrorType]
 
 
 @strawberry.type
 class StatusPayload:
     ok: bool
-    errors: list[UserError]
+    errors: list[UserErrorType]
 
 
 @strawberry.input
@@ -115,14 +116,6 @@ class ChangePasswordInput:
 class ResetPasswordInput:
     token: str = strawberry.field(description="The code from the reset email.")
     new_password: str
-
-
-def _session_uuid(global_id: str) -> uuid.UUID | None:
-    type_name, key = parse_global_id(global_id)
-    try:
-        return uuid.UUID(key) if type_name == "Session" else None
-    except ValueError:
-        return None
 
 
 @strawberry.type
@@ -161,29 +154,28 @@ class UserQuery:
 
     @strawberry.field(graphql_type=UserType | None, permission_classes=[IsAdmin])
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
-        user_id = parse_int_id(id, "User")
-        return await info.context.loaders.user_by_id.load(user_id) if user_id else None
+        return await users_admin.user_by_id(info.context, id)
 
 
 @strawberry.type
 class UserMutation:
     @strawberry.mutation(graphql_type=AuthPayload)
-    async def register(self, info: Info, input: RegisterInput) -> accounts.AuthResult:
+    async def register(self, info: Info, input: RegisterInput) -> SignedIn:
         return await accounts.register(info.context, input.email, input.name, input.password)
 
     @strawberry.mutation(graphql_type=AuthPayload)
-    async def login(self, info: Info, input: LoginInput) -> accounts.AuthResult:
+    async def login(self, info: Info, input: LoginInput) -> SignedIn:
         return await accounts.login(info.context, input.email, input.password)
 
     @strawberry.mutation(
         graphql_type=AuthPayload,
         description="Exchange a refresh token for a new access and refresh token.",
     )
-    async def refresh_token(self, info: Info, refresh_token: str) -> accounts.AuthResult:
+    async def refresh_token(self, info: Info, refresh_token: str) -> SignedIn:
         return await accounts.refresh_token(info.context, refresh_token)
 
     @strawberry.mutation(graphql_type=StatusPayload, description="End the refresh token's session.")
-    async def logout(self, info: Info, refresh_token: str) -> accounts.StatusResult:
+    async def logout(self, info: Info, refresh_token: str) -> Status:
         return await accounts.logout(info.context, refresh_token)
 
     @strawberry.mutation(
@@ -191,15 +183,15 @@ class UserMutation:
         permission_classes=[IsAuthenticated],
         description="End every session of the caller.",
     )
-    async def logout_all(self, info: Info) -> accounts.StatusResult:
+    async def logout_all(self, info: Info) -> Status:
         return await accounts.logout_all(info.context, require_user(info))
 
     @strawberry.mutation(graphql_type=StatusPayload, permission_classes=[IsAuthenticated])
-    async def revoke_session(self, info: Info, id: strawberry.ID) -> accounts.StatusResult:
-        return await accounts.revoke_session(info.context, require_user(info), _session_uuid(id))
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> Status:
+        return await accounts.revoke_session(info.context, require_user(info), id)
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAuthenticated])
-    async def update_me(self, info: Info, input: UpdateMeInput) -> accounts.UserResult:
+    async def update_me(self, info: Info, input: UpdateMeInput) -> Outcome[User]:
         return await accounts.update_me(info.context, require_user(info), input.name)
 
     @strawberry.mutation(
@@ -207,7 +199,7 @@ class UserMutation:
         permission_classes=[IsAuthenticated],
         description="Change the caller's password; every other session ends.",
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> accounts.UserResult:
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> Outcome[User]:
         return await password_changes.change_password(
             info.context, require_user(info), input.current_password, input.new_password
         )
@@ -216,14 +208,14 @@ class UserMutation:
         graphql_type=StatusPayload,
         description="Email a reset link. The answer is the same whether or not the account exists.",
     )
-    async def request_password_reset(self, info: Info, email: str) -> accounts.StatusResult:
+    async def request_password_reset(self, info: Info, email: str) -> Status:
         return await password_changes.request_password_reset(info.context, email)
 
     @strawberry.mutation(
         graphql_type=StatusPayload,
         description="Set a new password with an emailed token; every session ends.",
     )
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> accounts.StatusResult:
+    async def reset_password(self, info: Info, input: ResetPasswordInput) -> Status:
         return await password_changes.reset_password(info.context, input.token, input.new_password)
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAdmin])
@@ -232,24 +224,20 @@ class UserMutation:
         info: Info,
         id: strawberry.ID,
         role: UserRole,  # type: ignore[valid-type]
-    ) -> accounts.UserResult:
+    ) -> Outcome[User]:
         admin = require_role(info, Role.ADMIN)
-        return await users_admin.set_user_role(info.context, admin, parse_int_id(id, "User"), role)
+        return await users_admin.set_user_role(info.context, admin, id, role)
 
     @strawberry.mutation(
         graphql_type=UserPayload,
         permission_classes=[IsAdmin],
         description="Block sign-in; the user's tokens stop working on their next request.",
     )
-    async def deactivate_user(self, info: Info, id: strawberry.ID) -> accounts.UserResult:
+    async def deactivate_user(self, info: Info, id: strawberry.ID) -> Outcome[User]:
         admin = require_role(info, Role.ADMIN)
-        return await users_admin.set_user_active(
-            info.context, admin, parse_int_id(id, "User"), False
-        )
+        return await users_admin.set_user_active(info.context, admin, id, False)
 
     @strawberry.mutation(graphql_type=UserPayload, permission_classes=[IsAdmin])
-    async def activate_user(self, info: Info, id: strawberry.ID) -> accounts.UserResult:
+    async def activate_user(self, info: Info, id: strawberry.ID) -> Outcome[User]:
         admin = require_role(info, Role.ADMIN)
-        return await users_admin.set_user_active(
-            info.context, admin, parse_int_id(id, "User"), True
-        )
+        return await users_admin.set_user_active(info.context, admin, id, True)

@@ -1,8 +1,9 @@
 """Test fixtures: real PostgreSQL and Redis, the app driven over HTTP as a frontend would.
 
-Without DATABASE_URL / REDIS_URL the suite starts its own embedded servers under
-`.data/test/` (never the dev data); with them, it creates a fresh database on that server and
-uses that Redis database, which it flushes. Every test starts from empty tables and Redis.
+Without DATABASE_URL / REDIS_URL the suite starts its own embedded servers in a temporary
+directory (never the dev data); with them, it creates a fresh database on that server and uses
+that Redis database, which it flushes. Every test using `client` starts from empty tables and
+Redis. Helpers the suites share live in `tests.support`.
 """
 
 from __future__ import annotations
@@ -14,30 +15,26 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from arq.worker import Worker
 from redis.asyncio import Redis
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
-import db.models  # noqa: F401  (every table, for truncation)
-from app.context import Services
 from app.main import create_app
 from app.settings import Settings
-from db.base import Base
+from app.worker import build_worker
 from db.migrate import upgrade
 from db.session import async_url
-from workers.settings import WorkerSettings, redis_settings, shutdown, startup
-
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-STRONG_PASSWORD = "correct horse battery staple"
+from resolvers.context import Services
+from tests.support.database import StatementCounter, empty_state
+from tests.support.graphql import REGISTER, STRONG_PASSWORD, Account, GraphQLClient, SignUp
 
 
 @dataclass(frozen=True)
@@ -132,13 +129,6 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def empty_state(engine: AsyncEngine, redis: Redis) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await redis.flushdb()
-
-
 @pytest.fixture
 async def client(
     app: Starlette, engine: AsyncEngine, redis: Redis
@@ -150,101 +140,9 @@ async def client(
         yield http
 
 
-@dataclass
-class GraphQLClient:
-    """Posts operations the way a frontend does and returns the decoded response."""
-
-    http: httpx.AsyncClient
-    token: str | None = None
-    last: httpx.Response | None = field(default=None, repr=False)
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        sent = {"accept": GRAPHQL_RESPONSE, **(headers or {})}
-        bearer = token if token is not None else self.token
-        if bearer is not None:
-            sent["authorization"] = f"Bearer {bearer}"
-        self.last = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=sent
-        )
-        body: dict[str, Any] = self.last.json()
-        return body
-
-    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
-        """The `data` of a response that must have no errors."""
-        body = await self.post(query, variables, **kw)
-        assert "errors" not in body, body
-        return body["data"]
-
-    def as_user(self, token: str | None) -> GraphQLClient:
-        return GraphQLClient(self.http, token)
-
-
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
-
-
-REGISTER = """
-mutation Register($input: RegisterInput!) {
-  register(input: $input) {
-    user { id email name role }
-    accessToken refreshToken
-    errors { field code message }
-  }
-}
-"""
-
-LOGIN = """
-mutation Login($input: LoginInput!) {
-  login(input: $input) {
-    user { id email role }
-    accessToken refreshToken
-    errors { field code message }
-  }
-}
-"""
-
-
-REFRESH = """
-mutation Refresh($token: String!) {
-  refreshToken(refreshToken: $token) {
-    user { id email }
-    accessToken refreshToken
-    errors { field code message }
-  }
-}
-"""
-
-LOGOUT = """
-mutation Logout($token: String!) {
-  logout(refreshToken: $token) { ok errors { field code message } }
-}
-"""
-
-REVOKE_SESSION = """
-mutation Revoke($id: ID!) {
-  revokeSession(id: $id) { ok errors { field code message } }
-}
-"""
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    email: str
-    password: str
-    access_token: str
-    refresh_token: str
-
-
-SignUp = Callable[..., Awaitable[Account]]
 
 
 @pytest.fixture
@@ -279,34 +177,16 @@ async def run_worker(settings: Settings) -> Callable[[], Awaitable[int]]:
     """Run the real arq worker over Redis until the queue is empty; returns jobs completed."""
 
     async def run() -> int:
-        assert settings.redis_url
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            redis_settings=redis_settings(settings.redis_url),
-            ctx={"settings": settings},
-            on_startup=startup,
-            on_shutdown=shutdown,
-            burst=True,
-            poll_delay=0.05,
-            handle_signals=False,
-            max_tries=WorkerSettings.max_tries,
+        worker = build_worker(
+            settings, burst=True, poll_delay=0.05, handle_signals=False, cron_jobs=[]
         )
         try:
             await worker.main()
-            return worker.jobs_complete
+            return int(worker.jobs_complete)
         finally:
             await worker.close()
 
     return run
-
-
-@dataclass
-class StatementCounter:
-    statements: list[str] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from workers.outbox import dispatch_emails
 
 logger = logging.getLogger("catalog.jobs.emails")
 
+# Delivery attempts per email (arq's tries of the job, too: see workers.settings).
 MAX_ATTEMPTS = 5
 SWEEP_AFTER = timedelta(seconds=30)
 

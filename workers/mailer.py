@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
-from app.settings import Settings
 from db.emails import OutboxEmail
 
 logger = logging.getLogger("catalog.mailer")
@@ -60,16 +59,3 @@ class SmtpMailer:
             if self.username and self.password:
                 client.login(self.username, self.password)
             client.send_message(message)
-
-
-def mailer_from_settings(settings: Settings) -> Mailer:
-    if not settings.smtp_host:
-        return LogMailer()
-    return SmtpMailer(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        sender=settings.mail_from,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        starttls=settings.smtp_starttls,
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote
 
 
@@ -21,7 +22,8 @@ def welcome(name: str, public_url: str) -> EmailText:
     )
 
 
-def password_reset(name: str, token: str, public_url: str, minutes: int) -> EmailText:
+def password_reset(name: str, token: str, public_url: str, valid_for: timedelta) -> EmailText:
+    minutes = int(valid_for.total_seconds() // 60)
     link = f"{public_url.rstrip('/')}/reset-password?token={quote(token)}"
     return EmailText(
         kind="password_reset",

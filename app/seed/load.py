@@ -21,7 +21,7 @@ from app.seed.outcome import CatalogNotEmptyError, SeedError, SeedSummary
 from app.seed.parameters import HISTORY, REFERENCE_DATE, SEED_EMAIL_DOMAIN, SEED_PASSWORD
 from app.seed.progress import Progress
 from db.session import libpq_url
-from resolvers.passwords import hash_password
+from resolvers.users.passwords import hash_password
 
 CATEGORY_COLUMNS = (
     "id", "parent_id", "path", "name", "slug", "description", "created_at", "updated_at",

@@ -1,0 +1,67 @@
+"""The worker's composition: settings → database and mail transport → the jobs' arq `ctx`.
+
+`catalog worker` runs `workers.settings.WorkerSettings` with these hooks; the jobs themselves
+read only their `ctx` (`sessions`, `mailer`, and arq's own `redis`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import Worker, create_worker
+
+from app.settings import Settings, get_settings
+from db.session import create_engine, create_session_factory
+from workers.mailer import LogMailer, Mailer, SmtpMailer
+from workers.settings import WorkerSettings
+
+logger = logging.getLogger("catalog.worker")
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    if not settings.smtp_host:
+        return LogMailer()
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+    )
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.pop("settings", None) or get_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL must be set for the worker")
+    # Jobs (imports, exports) may run long statements: no statement timeout here.
+    engine = create_engine(settings.database_url, pool_size=5)
+    ctx["engine"] = engine
+    ctx["sessions"] = create_session_factory(engine)
+    ctx["mailer"] = mailer_from_settings(settings)
+    logger.info("worker ready (mail transport: %s)", ctx["mailer"].name)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    """An arq worker for the configured Redis and database, with `overrides` (tests: burst)."""
+    assert settings.redis_url, "REDIS_URL must be set for the worker"
+    worker: Worker = create_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=redis_settings(settings.redis_url),
+        ctx={"settings": settings},
+        on_startup=startup,
+        on_shutdown=shutdown,
+        **overrides,
+    )
+    return worker

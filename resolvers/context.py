@@ -1,0 +1,93 @@
+"""The request context every resolver receives, and the long-lived services it carries.
+
+`app.context` builds one per request (who is asking, from the bearer token); `app.main` builds
+the `Services` once per process. Resolvers see only what is declared here: in particular only
+the few settings they act on (`Config`), never the application's whole configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import strawberry
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.session import SessionFactory
+from db.users import User
+from resolvers.loaders import Loaders, create_loaders
+from resolvers.users.tokens import TokenSigner
+from resolvers.viewer import ANONYMOUS, Viewer
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings resolvers act on (from `app.settings.Settings`)."""
+
+    public_url: str
+    refresh_token_lifetime: timedelta
+    password_reset_lifetime: timedelta
+    password_resets_per_hour: int
+    login_failures_per_email: int
+    login_failures_per_address: int
+    login_failure_window_seconds: int
+    review_banned_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived dependencies, built once per process."""
+
+    config: Config
+    sessions: SessionFactory
+    # Autocommit sessions for reads (lists, lookups, loaders): fewer round trips.
+    readers: SessionFactory
+    # The general Redis connection: arq's queue, throttles.
+    redis: ArqRedis
+    signer: TokenSigner
+
+
+@dataclass
+class Context:
+    services: Services
+    request_id: str
+    viewer: Viewer = ANONYMOUS
+    user_agent: str | None = None
+    client_ip: str | None = None
+    # The `operationName` the client sent, if any (see schema.extensions.OperationChoice).
+    operation_name: str | None = None
+    # Set by register/login/refresh: the account this request just signed in as.
+    signed_in_user_id: int | None = None
+    loaders: Loaders = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = create_loaders(self.services.readers, self.viewer)
+
+    @property
+    def user(self) -> User | None:
+        """The caller; raises UNAUTHENTICATED if the request carried a bad token."""
+        return self.viewer.user
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def readers(self) -> SessionFactory:
+        return self.services.readers
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncSession]:
+        """A session for one write transaction (the caller commits). Afterwards this request's
+        loader caches are dropped, so fields resolved later see what was written."""
+        try:
+            async with self.services.sessions() as session:
+                yield session
+        finally:
+            self.loaders.clear()
+
+
+Info = strawberry.Info[Context, None]

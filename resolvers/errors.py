@@ -1,0 +1,82 @@
+"""Errors a client can act on, as plain values the resolvers return or raise.
+
+Two kinds: `UserError` entries inside mutation payloads (a form can show them next to a field),
+and top-level GraphQL errors carrying `extensions.code` (`ApiError` and its subclasses:
+UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT). Anything else a resolver raises is masked as
+INTERNAL_SERVER_ERROR by the schema's error policy. `schema.errors` gives these their GraphQL
+types; nothing here depends on Strawberry.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from graphql import GraphQLError
+
+
+class ErrorCode(enum.Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_DISABLED = "ACCOUNT_DISABLED"
+    INVALID_TOKEN = "INVALID_TOKEN"
+    NOT_FOUND = "NOT_FOUND"
+    CANNOT_MODIFY_SELF = "CANNOT_MODIFY_SELF"
+    ALREADY_REVIEWED = "ALREADY_REVIEWED"
+    INVALID_RATING = "INVALID_RATING"
+    SLUG_TAKEN = "SLUG_TAKEN"
+    SKU_TAKEN = "SKU_TAKEN"
+    CATEGORY_NOT_EMPTY = "CATEGORY_NOT_EMPTY"
+    CYCLE = "CYCLE"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_CURRENCY = "INVALID_CURRENCY"
+    INVALID_URL = "INVALID_URL"
+    PRODUCT_ORDERED = "PRODUCT_ORDERED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+
+
+@dataclass(frozen=True, slots=True)
+class UserError:
+    """A problem with one mutation input: `field` is the input field at fault, if one is."""
+
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+def user_error(code: ErrorCode, message: str, field: str | None = None) -> UserError:
+    return UserError(code, message, field)
+
+
+def invalid_input(message: str, field: str | None = None) -> UserError:
+    return UserError(ErrorCode.INVALID_INPUT, message, field)
+
+
+def not_found(what: str, field: str = "id") -> UserError:
+    """The input named a `what` that does not exist (or that the caller may not see)."""
+    return UserError(ErrorCode.NOT_FOUND, f"No such {what}.", field)
+
+
+class ApiError(GraphQLError):
+    """A top-level error whose message and code are safe to show to any client."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"

@@ -1,0 +1,124 @@
+"""Password changes: change while signed in, request a reset by email, reset with the token.
+
+Hashing and strength rules live in `resolvers.users.passwords`; this module holds the resolvers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from db.users import AuthSession, PasswordResetToken, User
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, user_error
+from resolvers.results import Outcome, Status
+from resolvers.users import sessions
+from resolvers.users.accounts import by_email, invalid_email, normalize_email, password_errors
+from resolvers.users.passwords import hash_password, verify_password
+from resolvers.users.tokens import new_secret, secret_digest
+from workers import templates
+from workers.outbox import add_email, dispatch_emails
+
+
+async def change_password(ctx: Context, user: User, current: str, new: str) -> Outcome[User]:
+    errors = password_errors(new, "newPassword", email=user.email, name=user.name)
+    if errors:
+        return Outcome.refused(*errors)
+    async with ctx.writer() as session:
+        row = await session.get_one(User, user.id, with_for_update=True)
+        if not await verify_password(row.password_hash, current):
+            return Outcome.refused(
+                user_error(
+                    ErrorCode.INVALID_CREDENTIALS,
+                    "Current password is incorrect.",
+                    "currentPassword",
+                )
+            )
+        row.password_hash = await hash_password(new)
+        # Every other session ends: whoever else knew the old password is signed out.
+        await sessions.revoke_sessions(
+            session, AuthSession.user_id == user.id, AuthSession.id != ctx.viewer.session_id
+        )
+        await session.commit()
+    return Outcome(row)
+
+
+async def request_password_reset(ctx: Context, email: str) -> Status:
+    """The same answer whether or not the address has an account."""
+    normalized = normalize_email(email)
+    if normalized is None:
+        return Status.refused(invalid_email())
+    config = ctx.config
+    now = datetime.now(UTC)
+    email_ids: list[int] = []
+    async with ctx.writer() as session:
+        user = (
+            await session.execute(select(User).where(by_email(normalized), User.is_active))
+        ).scalar_one_or_none()
+        if user is not None:
+            recent = (
+                await session.execute(
+                    select(func.count()).where(
+                        PasswordResetToken.user_id == user.id,
+                        PasswordResetToken.created_at > now - timedelta(hours=1),
+                    )
+                )
+            ).scalar_one()
+            # Quietly cap resets per hour so the endpoint cannot be used to flood an inbox.
+            if recent < config.password_resets_per_hour:
+                token = new_secret()
+                session.add(
+                    PasswordResetToken(
+                        user_id=user.id,
+                        token_hash=secret_digest(token),
+                        expires_at=now + config.password_reset_lifetime,
+                    )
+                )
+                text = templates.password_reset(
+                    user.name, token, config.public_url, config.password_reset_lifetime
+                )
+                row = await add_email(
+                    session, kind=text.kind, to=user.email, subject=text.subject, body=text.body
+                )
+                email_ids.append(row.id)
+                await session.commit()
+    await dispatch_emails(ctx.services.redis, email_ids)
+    return Status()
+
+
+async def reset_password(ctx: Context, token: str, new_password: str) -> Status:
+    invalid = user_error(
+        ErrorCode.INVALID_TOKEN, "This reset link is invalid or has expired.", "token"
+    )
+    now = datetime.now(UTC)
+    async with ctx.writer() as session:
+        user = (
+            await session.execute(
+                select(User)
+                .join(PasswordResetToken, PasswordResetToken.user_id == User.id)
+                .where(
+                    PasswordResetToken.token_hash == secret_digest(token),
+                    PasswordResetToken.used_at.is_(None),
+                    PasswordResetToken.expires_at > now,
+                    User.is_active,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if user is None:
+            return Status.refused(invalid)
+        # Check strength before spending the token, so a weak choice can be retried.
+        errors = password_errors(new_password, "newPassword", email=user.email, name=user.name)
+        if errors:
+            return Status.refused(*errors)
+        # Spend this token and every other outstanding one of the user.
+        await session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        user.password_hash = await hash_password(new_password)
+        await sessions.revoke_sessions(session, AuthSession.user_id == user.id)
+        await session.commit()
+    return Status()
