@@ -1,7 +1,7 @@
 """The catalog read path over HTTP, as a storefront uses it: statement counts, keyset pages,
 filters, visibility, Node lookups, product detail and the category tree.
 
-Search has its own module (tests/test_search.py).
+Search has its own module (tests/api/test_search.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 #   GRAPHIQL_VERSION=3.8.3 REACT_VERSION=18.3.1 bash app/static/graphiql/refresh.sh
 #
 # After a version bump, update the table in README.md, then run the tests:
-#   .venv/bin/pytest tests/test_graphiql.py -q
+#   .venv/bin/pytest tests/api/test_graphiql.py -q
 set -euo pipefail
 
 GRAPHIQL_VERSION="${GRAPHIQL_VERSION:-3.8.3}"
