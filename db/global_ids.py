@@ -18,7 +18,9 @@ def encode_global_id(type_name: str, key: object) -> str:
 def decode_global_id(global_id: str) -> tuple[str, str] | None:
     """(type name, key) of a global id; None when it is not one."""
     try:
-        decoded = base64.urlsafe_b64decode(global_id.encode("ascii")).decode()
+        # validate: characters outside the alphabet are an error, not silently skipped.
+        raw = base64.b64decode(global_id.encode("ascii"), altchars=b"-_", validate=True)
+        decoded = raw.decode()
     except (ValueError, UnicodeError, binascii.Error):
         return None
     type_name, colon, key = decoded.partition(":")

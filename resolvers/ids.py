@@ -11,13 +11,16 @@ The codec itself is `db.global_ids`.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from db.global_ids import decode_global_id
 from resolvers.errors import BadUserInput
 
-# Keys are PostgreSQL bigints: longer digit strings cannot name a row.
+# Keys are PostgreSQL bigints written as the encoder writes them: ASCII digits, no leading
+# zeros (so each row has exactly one id), at most 18 of them.
 MAX_KEY_DIGITS = 18
+_INT_KEY = re.compile(rf"0|[1-9][0-9]{{0,{MAX_KEY_DIGITS - 1}}}")
 
 
 def _decoded(global_id: str) -> tuple[str, str]:
@@ -30,9 +33,9 @@ def _decoded(global_id: str) -> tuple[str, str]:
 def key_of(global_id: str, type_name: str) -> int | None:
     """The integer key of an id of `type_name`; None when it names anything else."""
     found_type, key = _decoded(global_id)
-    if found_type != type_name or not key.isdigit() or len(key) > MAX_KEY_DIGITS:
+    if found_type != type_name:
         return None
-    return int(key)
+    return _int_key(key)
 
 
 def uuid_key_of(global_id: str, type_name: str) -> uuid.UUID | None:
@@ -41,14 +44,18 @@ def uuid_key_of(global_id: str, type_name: str) -> uuid.UUID | None:
     if found_type != type_name:
         return None
     try:
-        return uuid.UUID(key)
+        parsed = uuid.UUID(key)
     except ValueError:
         return None
+    # One spelling per session, as the encoder writes it.
+    return parsed if str(parsed) == key else None
 
 
 def typed_key_of(global_id: str) -> tuple[str, int | None]:
     """(type name, integer key or None) of any id, for `node(id)`."""
     type_name, key = _decoded(global_id)
-    if not key.isdigit() or len(key) > MAX_KEY_DIGITS:
-        return type_name, None
-    return type_name, int(key)
+    return type_name, _int_key(key)
+
+
+def _int_key(key: str) -> int | None:
+    return int(key) if _INT_KEY.fullmatch(key) else None

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,9 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _encode_value(value: Any) -> Any:
@@ -46,7 +50,8 @@ def int_value(raw: Any) -> int:
 
 
 def text_value(raw: Any) -> str:
-    if not isinstance(raw, str) or "\x00" in raw:
+    # NUL and lone surrogates: PostgreSQL cannot take them as a parameter.
+    if not isinstance(raw, str) or "\x00" in raw or _SURROGATE.search(raw):
         raise ValueError("not a text")
     return raw
 
@@ -220,14 +225,21 @@ def encode_cursor(values: Sequence[Any]) -> str:
 def decode_cursor(cursor: str, keys: Sequence[SortKey[Any]]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        raw = json.loads(base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True))
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("wrong shape")
         return [
             key.decode_value(value) if value is not None else None
             for key, value in zip(keys, raw, strict=True)
         ]
-    except (ValueError, TypeError, ArithmeticError, UnicodeError, binascii.Error) as error:
+    except (
+        ValueError,
+        TypeError,
+        ArithmeticError,
+        UnicodeError,
+        binascii.Error,
+        RecursionError,  # JSON nested too deeply to decode
+    ) as error:
         raise BadUserInput(f"{cursor!r} is not a valid cursor for this list.") from error
 
 

@@ -40,7 +40,8 @@ def clean_line(raw: str, max_length: int) -> str | None:
 def clean_multiline(raw: str, max_length: int) -> str | None:
     """Free text of at most `max_length` characters (may be empty), line breaks normalised to
     "\\n" and kept, trimmed; None if refused."""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if len(text) > max_length or has_refused_characters(text, _LINE_BREAKS):
+    # Checked before trimming: strip() would silently drop some refused characters at the ends.
+    if has_refused_characters(raw, _LINE_BREAKS | {"\r"}):
         return None
-    return text
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return text if len(text) <= max_length else None

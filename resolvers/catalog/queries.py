@@ -226,7 +226,11 @@ async def product_by(ctx: Context, *, id: str | None, slug: str | None) -> Produ
     else:
         statement = statement.where(Product.slug == slug)
     async with ctx.readers() as session:
-        return (await session.execute(statement)).scalar_one_or_none()
+        product = (await session.execute(statement)).scalar_one_or_none()
+    if product is not None:
+        # Its reviews' `product` fields then need no statement of their own.
+        ctx.loaders.product_by_id.prime(product.id, product)
+    return product
 
 
 async def category_products(
