@@ -42,9 +42,11 @@ def resolver_config(settings: Settings) -> Config:
         refresh_token_lifetime=timedelta(days=settings.refresh_token_days),
         password_reset_lifetime=timedelta(minutes=settings.password_reset_minutes),
         password_resets_per_hour=settings.password_resets_per_hour,
+        refresh_grace_seconds=settings.refresh_grace_seconds,
         login_failures_per_email=settings.login_failures_per_email,
         login_failures_per_address=settings.login_failures_per_address,
         login_failure_window_seconds=settings.login_failure_window_seconds,
+        registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
     )
 

@@ -38,10 +38,36 @@ class Settings(BaseSettings):
     # HTTP surface
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     graphiql: bool | None = None  # default: on in development, off in production
-    max_query_depth: int = Field(default=12, ge=2)
-    max_query_tokens: int = Field(default=2000, ge=100)
-    max_aliases: int = Field(default=30, ge=1)
     log_level: str = "INFO"
+    # Origins whose pages may call the API from a browser (CORS). Default: none in
+    # production; http://localhost and http://127.0.0.1 on any port in development.
+    cors_origins: list[str] | None = None
+    # Addresses of the reverse proxies whose X-Forwarded-For is believed (IPs or networks).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Documents clients may send: "automatic" (any, with Apollo's automatic persisted
+    # queries), "allowlist" (only those registered with `catalog documents register`; staff
+    # may send any), "off" (any, no persisted queries).
+    persisted_queries: Literal["automatic", "allowlist", "off"] = "automatic"
+    apq_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    apq_max_entries: int = Field(default=10_000, ge=10)
+
+    # Limits on a GraphQL document, checked before it runs
+    max_document_length: int = Field(default=15_000, ge=100)
+    max_query_depth: int = Field(default=10, ge=2)
+    max_query_tokens: int = Field(default=1000, ge=50)
+    max_aliases: int = Field(default=15, ge=0)
+    max_directives: int = Field(default=10, ge=1)  # per position in the document
+    max_query_cost: int = Field(default=5000, ge=1)
+    document_cache_bytes: int = Field(default=16 * 1024 * 1024, ge=1024 * 1024)
+    # Limits on running one
+    execution_deadline_seconds: float = Field(default=10.0, gt=0)
+    max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Rate limit: a token bucket of query cost per user (per client address when anonymous),
+    # shared by every process through Redis. Staff get `rate_limit_staff_factor` times more.
+    rate_limit: bool = True
+    rate_limit_burst: int = Field(default=20_000, ge=1)
+    rate_limit_per_second: float = Field(default=200.0, gt=0)
+    rate_limit_staff_factor: float = Field(default=10.0, ge=1)
 
     # Tokens
     jwt_issuer: str = "catalog-api"
@@ -50,12 +76,19 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     password_resets_per_hour: int = Field(default=3, ge=1)
-    # Failed sign-ins allowed per email, and per client address, within the window.
+    # A refresh token presented again within this many seconds of its use gets the same
+    # successor (two tabs refreshing at once); after it, reuse ends the session.
+    refresh_grace_seconds: int = Field(default=10, ge=0, le=120)
+    # Failed sign-ins allowed per account (from addresses it has not signed in from before)
+    # and per client address, within the window.
     login_failures_per_email: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=50, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=1)
+    registrations_per_address_per_hour: int = Field(default=20, ge=1)
 
-    # Email: SMTP when smtp_host is set, else the outbox table plus the log.
+    # Email: SMTP when smtp_host is set. Without it, emails stay in the outbox table (read them
+    # with `catalog outbox`): production refuses that unless MAIL_TRANSPORT=outbox says so.
+    mail_transport: Literal["smtp", "outbox"] | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

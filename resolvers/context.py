@@ -31,9 +31,11 @@ class Config:
     refresh_token_lifetime: timedelta
     password_reset_lifetime: timedelta
     password_resets_per_hour: int
+    refresh_grace_seconds: int
     login_failures_per_email: int
     login_failures_per_address: int
     login_failure_window_seconds: int
+    registrations_per_address_per_hour: int
     review_banned_words: tuple[str, ...]
 
 
@@ -61,10 +63,17 @@ class Context:
     operation_name: str | None = None
     # Set by register/login/refresh: the account this request just signed in as.
     signed_in_user_id: int | None = None
+    # Set when the request was refused for going too fast (a throttle, the rate limit): the
+    # HTTP layer answers 429 with `Retry-After` (for clients of graphql-response+json).
+    retry_after: float | None = None
     loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.loaders = create_loaders(self.services.readers, self.viewer)
+
+    def slow_down(self, seconds: float) -> None:
+        """Ask the client to wait `seconds` before trying again."""
+        self.retry_after = max(seconds, self.retry_after or 0)
 
     @property
     def user(self) -> User | None:

@@ -10,6 +10,7 @@ types; nothing here depends on Strawberry.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from graphql import GraphQLError
@@ -80,3 +81,14 @@ class Forbidden(ApiError):
 
 class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
+
+
+class RateLimited(ApiError):
+    """Over the caller's budget: retry after `retry_after` seconds (also HTTP 429)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.extensions = {**(self.extensions or {}), "retryAfter": self.retry_after}
