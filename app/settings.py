@@ -7,19 +7,25 @@ survive restarts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.secret_strength import weakness_of
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32
-WEAK_SECRETS = frozenset({"changethis", "secret", "changeme", "dev", "development", "password"})
+# Pages of these origins may call the API in development (any port) when CORS_ORIGINS is unset.
+DEVELOPMENT_CORS_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(\d{1,5}|\*))?")
 
 
 class Settings(BaseSettings):
@@ -103,19 +109,49 @@ class Settings(BaseSettings):
         default_factory=lambda: ["viagra", "cialis", "casino", "porn", "xxx"]
     )
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str] | None) -> list[str] | None:
+        for origin in value or []:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"CORS_ORIGINS: {origin!r} is not an origin such as https://shop.example.com "
+                    "or http://localhost:* (scheme, host and optional port; no path, no slash)"
+                )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return [entry.strip() for entry in value]
+
     @model_validator(mode="after")
-    def _refuse_weak_production_secret(self) -> Settings:
+    def _refuse_unsafe_configuration(self) -> Settings:
+        if self.mail_transport == "smtp" and not self.smtp_host:
+            raise ValueError("MAIL_TRANSPORT=smtp needs SMTP_HOST")
         if self.environment != "production":
             return self
         key = self.secret_key.get_secret_value() if self.secret_key else ""
-        if len(key) < MIN_SECRET_LENGTH or key.lower() in WEAK_SECRETS:
+        if weakness := weakness_of(key, MIN_SECRET_LENGTH):
             raise ValueError(
-                f"SECRET_KEY must be set to a random string of at least {MIN_SECRET_LENGTH} "
-                "characters in production (e.g. `python -c 'import secrets; "
+                f"SECRET_KEY is refused in production: {weakness}; use a random string of at "
+                f"least {MIN_SECRET_LENGTH} characters (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`)"
             )
         if not self.database_url or not self.redis_url:
             raise ValueError("DATABASE_URL and REDIS_URL must be set in production")
+        if not self.smtp_host and self.mail_transport != "outbox":
+            raise ValueError(
+                "production needs a mail transport: set SMTP_HOST, or MAIL_TRANSPORT=outbox to "
+                "keep emails (password reset links) in the outbox_emails table only"
+            )
         return self
 
     @property
@@ -125,6 +161,18 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return (not self.is_production) if self.graphiql is None else self.graphiql
+
+    @property
+    def allowed_cors_origins(self) -> tuple[str, ...]:
+        """CORS_ORIGINS, else none in production and the local origins in development."""
+        if self.cors_origins is not None:
+            return tuple(self.cors_origins)
+        return () if self.is_production else DEVELOPMENT_CORS_ORIGINS
+
+    @property
+    def sends_smtp(self) -> bool:
+        """Whether the worker delivers emails by SMTP (else they stay in the outbox table)."""
+        return bool(self.smtp_host) and self.mail_transport != "outbox"
 
     @cached_property
     def signing_key(self) -> str:

@@ -21,7 +21,7 @@ logger = logging.getLogger("catalog.worker")
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
-    if not settings.smtp_host:
+    if not settings.sends_smtp or not settings.smtp_host:
         return LogMailer()
     return SmtpMailer(
         host=settings.smtp_host,

@@ -171,6 +171,7 @@ def api_server(servers: dataset.Servers, workers: int, log_dir: Path) -> Server:
         **os.environ,
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "MAIL_TRANSPORT": "outbox",  # production refuses to start without a mail transport
         "DATABASE_URL": servers.bench_url,
         "REDIS_URL": servers.redis_url,
         "LOG_LEVEL": "WARNING",

@@ -97,7 +97,8 @@ def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Sett
         database_url=servers.database_url,
         redis_url=servers.redis_url,
         data_dir=tmp_path_factory.mktemp("data"),
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        # Random, as production requires: suites build production apps with the same key.
+        secret_key=secrets.token_urlsafe(48),
         _env_file=None,
     )
 

@@ -1,4 +1,8 @@
-"""Mail transports: SMTP when configured, else the log (the outbox row keeps the message)."""
+"""Mail transports: SMTP when configured, else the outbox table itself.
+
+Emails carry live secrets (password reset links and codes): no transport ever writes a body, a
+subject or a link to the log, only that an email went (its id, kind and recipient).
+"""
 
 from __future__ import annotations
 
@@ -23,13 +27,17 @@ class Mailer(Protocol):
 
 @dataclass(frozen=True)
 class LogMailer:
-    """Development and tests: the message stays in the outbox table and is printed to the log."""
+    """No SMTP (development, tests, MAIL_TRANSPORT=outbox): the message stays in the outbox
+    table, where `catalog outbox` reads it; the log only says it was kept."""
 
     name: str = "outbox"
 
     async def send(self, email: OutboxEmail) -> None:
         logger.info(
-            "email #%s to %s: %s\n%s", email.id, email.to_address, email.subject, email.body
+            "email #%s (%s) to %s kept in the outbox table (read it with `catalog outbox`)",
+            email.id,
+            email.kind,
+            email.to_address,
         )
 
 

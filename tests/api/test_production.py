@@ -7,6 +7,8 @@ made with `sign_up` (through the development app) sign in to it too.
 
 from __future__ import annotations
 
+import secrets
+import string
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal, TypedDict
@@ -57,6 +59,7 @@ MISSPELT = [
     ),
 ]
 
+ALPHANUMERIC = string.ascii_letters + string.digits
 ProductionClient = Callable[..., AbstractAsyncContextManager[GraphQLClient]]
 
 
@@ -69,7 +72,7 @@ def production_settings(settings: Settings, **overrides: Any) -> Settings:
         redis_url=settings.redis_url,
         data_dir=settings.data_dir,
         _env_file=None,
-        **overrides,
+        **{"mail_transport": "outbox", **overrides},
     )
 
 
@@ -290,7 +293,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.param("", id="empty"),
         pytest.param("short", id="short"),
         pytest.param("changethis", id="weak"),
-        pytest.param("x" * 31, id="one-too-short"),
+        pytest.param(secrets.token_urlsafe(48)[:31], id="one-too-short"),
+        pytest.param("x" * 32, id="repeated"),
+        pytest.param("ab" * 20, id="pattern"),
+        pytest.param("my-super-secret-jwt-signing-key-for-production", id="words"),
+        pytest.param("qwertyuiopasdfghjklzxcvbnm123456", id="keyboard"),
+        pytest.param("changeme-changeme-changeme-changeme", id="changeme"),
+        pytest.param("Password1234567890Password123456", id="password"),
     ],
 )
 def test_production_refuses_a_missing_or_weak_secret(secret: str | None) -> None:
@@ -325,24 +334,36 @@ def test_production_requires_database_and_redis(
     with pytest.raises(ValidationError, match=missing.upper()):
         Settings(
             environment="production",
-            secret_key=SecretStr("k" * 32),
+            secret_key=SecretStr(secrets.token_urlsafe(48)),
+            mail_transport="outbox",
             _env_file=None,
             **urls,
         )
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_production_accepts_a_strong_secret() -> None:
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(secrets.token_urlsafe(32), id="token_urlsafe(32)"),
+        pytest.param(secrets.token_urlsafe(48), id="token_urlsafe(48)"),
+        pytest.param(secrets.token_hex(32), id="token_hex(32)"),
+        pytest.param("".join(secrets.choice(ALPHANUMERIC) for _ in range(32)), id="random-32"),
+        pytest.param("Xk2pQ9vLm4Tz7Wc1Rb8Nf3Hs6Jd0Yg5A", id="typed-random-32"),
+    ],
+)
+def test_production_accepts_a_strong_secret(secret: str) -> None:
     settings = Settings(
         environment="production",
-        secret_key=SecretStr("x" * 32),
+        secret_key=SecretStr(secret),
+        mail_transport="outbox",
         _env_file=None,
         **URLS,
     )
 
     assert settings.is_production
     assert not settings.graphiql_enabled
-    assert settings.signing_key == "x" * 32
+    assert settings.signing_key == secret
 
 
 @pytest.mark.usefixtures("clean_env")
