@@ -69,7 +69,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from TRUSTED_PROXIES only (app/proxies.py);
+        # uvicorn's own handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=10,
     )
@@ -116,6 +118,23 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         return 2
     print(f"created {args.role} {args.email} (id {user_id})")
     return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from app.outbox_reader import latest_emails
+
+    settings = with_services(get_settings())
+    assert settings.database_url is not None
+    print(asyncio.run(latest_emails(settings.database_url, limit=args.limit, to=args.to)))
+    return 0
+
+
+def cmd_documents_register(args: argparse.Namespace) -> int:
+    from app.document_registration import register_files
+
+    settings = with_services(get_settings())
+    assert settings.database_url is not None
+    return register_files(settings.database_url, args.files)
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
@@ -238,6 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default=None, help="defaults to the email's local part")
     create.add_argument("--role", choices=["customer", "staff", "admin"], default="customer")
     create.set_defaults(func=cmd_users_create)
+
+    outbox = commands.add_parser("outbox", help="print the latest emails of the outbox table")
+    outbox.add_argument("--limit", type=int, default=5)
+    outbox.add_argument("--to", default=None, help="only emails to this address")
+    outbox.set_defaults(func=cmd_outbox)
+
+    documents = commands.add_parser("documents", help="trusted documents (PERSISTED_QUERIES)")
+    documents_commands = documents.add_subparsers(
+        dest="documents_command", required=True, metavar="COMMAND"
+    )
+    register = documents_commands.add_parser(
+        "register", help="register a client manifest (Apollo's, or GraphQL Code Generator's)"
+    )
+    register.add_argument("files", nargs="+", metavar="FILE")
+    register.set_defaults(func=cmd_documents_register)
 
     seed = commands.add_parser("seed", help="fill an empty catalog with deterministic demo data")
     seed.add_argument("--categories", type=int, default=200, help="three-level tree size")

@@ -16,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.cors import Cors
 from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
 from app.logs import RequestIdMiddleware
+from app.proxies import TrustedProxies
 from app.settings import Settings, get_settings
 from db.session import create_engine, create_reader_factory, create_session_factory
 from resolvers.context import Config, Services
@@ -142,6 +144,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/favicon.ico", favicon, methods=["GET"]),
             static_mount,
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        # Outermost first: the client's address before anything reads it; CORS headers on
+        # every response, the last-resort 500 of RequestIdMiddleware included.
+        middleware=[
+            Middleware(TrustedProxies, proxies=settings.trusted_proxies),
+            Middleware(Cors, origins=settings.allowed_cors_origins),
+            Middleware(RequestIdMiddleware),
+        ],
         lifespan=lifespan,
     )
