@@ -1,6 +1,7 @@
 """Reading a GraphQL-over-HTTP request: media types, body size, and the request parameters.
 
 - POST with `application/json`; GET for queries only (the endpoint refuses mutations).
+- The `query` text may be left out when `extensions.persistedQuery` names it by hash.
 - Bodies over the configured size get 413 before they are read in full.
 - The response media type: `application/graphql-response+json` when the client accepts it,
   else `application/json`.
@@ -31,7 +32,8 @@ class HttpError(Exception):
 
 @dataclass(frozen=True)
 class GraphQLParams:
-    query: str
+    # None only with a persisted query's hash in `extensions` (app.persisted_queries).
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
@@ -106,7 +108,9 @@ def parse_params(raw: Any) -> GraphQLParams:
     if not isinstance(raw, dict):
         raise HttpError(400, "The request body must be a JSON object.")
     query = raw.get("query")
-    if not isinstance(query, str) or not query.strip():
+    extensions = _object_or_none(raw.get("extensions"), "extensions")
+    hashed = query is None and extensions is not None and "persistedQuery" in extensions
+    if not hashed and (not isinstance(query, str) or not query.strip()):
         raise HttpError(400, "The request must have a `query` string.")
     operation_name = raw.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -115,7 +119,7 @@ def parse_params(raw: Any) -> GraphQLParams:
         query=query,
         variables=_object_or_none(raw.get("variables"), "variables"),
         operation_name=operation_name,
-        extensions=_object_or_none(raw.get("extensions"), "extensions"),
+        extensions=extensions,
     )
 
 

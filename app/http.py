@@ -6,6 +6,7 @@
   `application/json` get 200 for every well-formed request, as the spec requires.
 - Bodies over the configured size get 413 before any parsing.
 - A browser's GET shows GraphiQL (when enabled).
+- Persisted queries (a hash instead of the text, PERSISTED_QUERIES): app/persisted_queries.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from app.apq_store import AutomaticPersistedQueries
 from app.context import build_context
 from app.graphiql import graphiql_response
 from app.graphql_params import (
@@ -36,7 +38,9 @@ from app.graphql_params import (
     wants_graphiql,
 )
 from app.logs import request_id_of
+from app.persisted_queries import PersistedQueries, PersistedQueryError
 from app.settings import Settings
+from app.trusted_documents import TrustedDocuments
 from resolvers.context import Context, Services
 
 logger = logging.getLogger("catalog.http")
@@ -65,9 +69,14 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 
 def error_response(
-    status: int, message: str, media: str, request_id: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    media: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+    code: str | None = None,
 ) -> Response:
-    code = "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR"
+    code = code or ("BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR")
     payload = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(
         encode(payload),
@@ -91,6 +100,15 @@ class GraphQLEndpoint:
         self.settings = settings
         self.full = full
         self.public = public
+        self.persisted = PersistedQueries(
+            settings.persisted_queries,
+            AutomaticPersistedQueries(
+                services.redis,
+                ttl_seconds=settings.apq_ttl_seconds,
+                max_entries=settings.apq_max_entries,
+            ),
+            TrustedDocuments(services.readers),
+        )
 
     def schema_for(self, context: Context) -> strawberry.Schema:
         """Introspection and suggestions: always in development, for staff in production."""
@@ -122,6 +140,14 @@ class GraphQLEndpoint:
             client_ip=request.client.host if request.client else None,
             operation_name=params.operation_name,
         )
+        sent = params
+        try:
+            params = await self.persisted.resolve(sent, staff=context.viewer.is_staff)
+        except PersistedQueryError as refused:
+            status = refused.status if refused.always_status or media == GRAPHQL_RESPONSE else 200
+            return error_response(
+                status, refused.message, media, request_id, refused.headers, refused.code
+            )
         allowed = (
             {OperationType.QUERY}
             if request.method in ("GET", "HEAD")
@@ -151,6 +177,7 @@ class GraphQLEndpoint:
                 else "The request must have a `query` string."
             )
             return error_response(400, message, media, request_id)
+        await self.persisted.remember(sent, ran=not is_request_error(result))
         return self.respond(result, media, request_id, context)
 
     def respond(

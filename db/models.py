@@ -2,6 +2,7 @@
 
 from db.base import Base
 from db.catalog import Category, Product, ProductStatus
+from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
 from db.reviews import Review, ReviewStatus
 from db.users import AuthSession, PasswordResetToken, RefreshToken, Role, User
@@ -19,5 +20,6 @@ __all__ = [
     "Review",
     "ReviewStatus",
     "Role",
+    "TrustedDocument",
     "User",
 ]
