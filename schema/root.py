@@ -38,6 +38,7 @@ from schema.extensions import (
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
 from schema.review_mutations import ReviewMutation, ReviewQuery
+from schema.scalars import SCALAR_OVERRIDES
 from schema.users import UserMutation, UserQuery
 
 
@@ -121,6 +122,7 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, name_converter=CachedNameConverter()),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
     built.suggestions = introspection
     return built
