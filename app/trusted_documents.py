@@ -90,16 +90,13 @@ async def register(sessions: SessionFactory, documents: list[Document]) -> Regis
     """
     async with sessions() as session, session.begin():
         ids = [document.id for document in documents]
-        existing = dict(
-            (
-                await session.execute(
-                    select(TrustedDocument.id, TrustedDocument.body).where(
-                        # One array parameter, however many documents the manifest holds.
-                        TrustedDocument.id == any_(bindparam("ids", ids, type_=ARRAY(String)))
-                    )
-                )
-            ).tuples()
+        rows = await session.execute(
+            select(TrustedDocument.id, TrustedDocument.body).where(
+                # One array parameter, however many documents the manifest holds.
+                TrustedDocument.id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+            )
         )
+        existing = {document_id: body for document_id, body in rows}
         conflicts = [d.id for d in documents if d.id in existing and existing[d.id] != d.body]
         if conflicts:
             raise ConflictingDocument(
