@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint typecheck schema check bench clean
+.PHONY: install dev test lint typecheck schema check bench browser-check clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -39,6 +39,11 @@ check: lint test
 # Not part of `make test`: minutes of load on this machine; appends to docs/benchmarks.md.
 bench: install
 	$(BIN)/python -m bench.run --record
+
+# Not part of `make test`: Apollo Client 4 and urql 6 in headless Chromium on another origin
+# (needs Node.js; installs Debian's chromium when missing and root). See tests/browser/check.py.
+browser-check: install
+	$(BIN)/python -m tests.browser.check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
