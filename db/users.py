@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Enum,
     ForeignKey,
     Identity,
@@ -53,6 +54,11 @@ class User(GlobalId, Base):
 
 # Case-insensitive uniqueness lives in the database so concurrent sign-ups cannot both win.
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+def by_email(email: str) -> ColumnElement[bool]:
+    """The condition finding a user by email, whatever its case (uses the index above)."""
+    return func.lower(User.email) == email.lower()
 
 
 class AuthSession(Base):

@@ -8,14 +8,14 @@ otherwise it writes in one transaction, commits, and only then hands emails to t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.users import AuthSession, Role, User
+from db.users import AuthSession, Role, User, by_email
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import uuid_key_of
@@ -71,10 +71,6 @@ def password_errors(password: str, field_name: str, *, email: str, name: str) ->
         else ErrorCode.WEAK_PASSWORD
     )
     return [user_error(code, problem, field_name)]
-
-
-def by_email(email: str) -> ColumnElement[bool]:
-    return func.lower(User.email) == email.lower()
 
 
 # --- account creation ---------------------------------------------------------------------
@@ -224,7 +220,11 @@ def _invalid_refresh_token() -> UserError:
 async def refresh_token(ctx: Context, token: str) -> SignedIn:
     async with ctx.writer() as session:
         rotated = await sessions.rotate_refresh_token(
-            session, ctx.services.signer, token, lifetime=ctx.config.refresh_token_lifetime
+            session,
+            ctx.services.signer,
+            token,
+            lifetime=ctx.config.refresh_token_lifetime,
+            grace=timedelta(seconds=ctx.config.refresh_grace_seconds),
         )
         # Commit even on failure: detected reuse has revoked the session.
         await session.commit()

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from db.users import AuthSession, PasswordResetToken, User
+from db.secrets import new_secret, secret_digest
+from db.users import AuthSession, PasswordResetToken, User, by_email
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, user_error
 from resolvers.results import Outcome, Status
 from resolvers.users import sessions
-from resolvers.users.accounts import by_email, invalid_email, normalize_email, password_errors
+from resolvers.users.accounts import invalid_email, normalize_email, password_errors
 from resolvers.users.passwords import hash_password, verify_password
-from resolvers.users.tokens import new_secret, secret_digest
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
 
