@@ -15,7 +15,12 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, user_error
 from resolvers.results import Outcome, Status
 from resolvers.users import sessions
-from resolvers.users.accounts import invalid_email, normalize_email, password_errors
+from resolvers.users.accounts import (
+    invalid_email,
+    normalize_email,
+    password_errors,
+    throttled,
+)
 from resolvers.users.passwords import hash_password, verify_password
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
@@ -25,6 +30,13 @@ async def change_password(ctx: Context, user: User, current: str, new: str) -> O
     errors = password_errors(new, "newPassword", email=user.email, name=user.name)
     if errors:
         return Outcome.refused(*errors)
+    # A stolen access token must not become a way to guess the password, then change it.
+    throttle = ctx.services.throttle
+    decision = await throttle.admit_password_check(user.id)
+    if not decision.allowed:
+        return Outcome.refused(
+            throttled(ctx, decision, "Too many wrong passwords; wait a few minutes.")
+        )
     async with ctx.writer() as session:
         row = await session.get_one(User, user.id, with_for_update=True)
         if not await verify_password(row.password_hash, current):
@@ -41,6 +53,7 @@ async def change_password(ctx: Context, user: User, current: str, new: str) -> O
             session, AuthSession.user_id == user.id, AuthSession.id != ctx.viewer.session_id
         )
         await session.commit()
+    await throttle.password_confirmed(user.id)
     return Outcome(row)
 
 
