@@ -4,7 +4,14 @@ from db.base import Base
 from db.catalog import Category, Product, ProductStatus
 from db.emails import EmailStatus, OutboxEmail
 from db.reviews import Review, ReviewStatus
-from db.users import AuthSession, PasswordResetToken, RefreshToken, Role, User
+from db.users import (
+    AuthSession,
+    PasswordResetRequest,
+    PasswordResetToken,
+    RefreshToken,
+    Role,
+    User,
+)
 
 __all__ = [
     "AuthSession",
@@ -12,6 +19,7 @@ __all__ = [
     "Category",
     "EmailStatus",
     "OutboxEmail",
+    "PasswordResetRequest",
     "PasswordResetToken",
     "Product",
     "ProductStatus",

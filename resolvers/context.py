@@ -31,8 +31,6 @@ class Config:
 
     public_url: str
     refresh_token_lifetime: timedelta
-    password_reset_lifetime: timedelta
-    password_resets_per_hour: int
     refresh_grace_seconds: int
     login_failures_per_email: int
     login_failures_per_address: int
