@@ -9,6 +9,7 @@ before anything runs, with GRAPHQL_VALIDATION_FAILED.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from graphql import (
@@ -77,11 +78,14 @@ class OneAuthField(ValidationRule):
                 continue
             found = root_fields(definition.selection_set)
             if len(found) > 1:
+                named = ", ".join(
+                    f"{name} ({count} times)" if count > 1 else name
+                    for name, count in Counter(found).items()
+                )
                 self.report_error(
                     GraphQLError(
                         f"A request may contain at most one of {', '.join(AUTH_FIELDS)}; "
-                        f"this one has {len(found)} ({', '.join(found)}). "
-                        "Send them as separate requests.",
+                        f"this one has {len(found)} ({named}). Send them as separate requests.",
                         definition,
                         extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
                     )

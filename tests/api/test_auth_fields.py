@@ -19,19 +19,19 @@ REFUSED = [
     pytest.param(
         f"mutation {{ a: login(input: {GUESS}) {{ accessToken }}"
         f" b: login(input: {OTHER_GUESS}) {{ accessToken }} }}",
-        "login, login",
+        "login (2 times)",
         id="aliased",
     ),
     pytest.param(
         f"mutation {{ login(input: {GUESS}) {{ accessToken }}"
         f" login(input: {GUESS}) {{ accessToken }} }}",
-        "login, login",
+        "login (2 times)",
         id="repeated",
     ),
     pytest.param(
         f"mutation {{ r0: register(input: {ANN}) {{ accessToken }}"
         f" r1: register(input: {BOB}) {{ accessToken }} }}",
-        "register, register",
+        "register (2 times)",
         id="registrations",
     ),
     pytest.param(
@@ -44,7 +44,7 @@ REFUSED = [
         f"mutation {{ ...One ...Two }}"
         f" fragment One on Mutation {{ login(input: {GUESS}) {{ accessToken }} }}"
         f" fragment Two on Mutation {{ ...One }}",
-        "login, login",
+        "login (2 times)",
         id="fragments",
     ),
     pytest.param(
