@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.settings import Settings
 from db.session import create_engine, create_session_factory
-from db.users import Role, User
-from resolvers.users.accounts import by_email, check_new_account, insert_account
+from db.users import Role, User, by_email
+from resolvers.users.accounts import check_new_account, insert_account
 from resolvers.users.passwords import hash_password
 
 DEMO_ADMIN_EMAIL = "admin@example.com"

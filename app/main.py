@@ -42,8 +42,6 @@ def resolver_config(settings: Settings) -> Config:
     return Config(
         public_url=settings.public_url,
         refresh_token_lifetime=timedelta(days=settings.refresh_token_days),
-        password_reset_lifetime=timedelta(minutes=settings.password_reset_minutes),
-        password_resets_per_hour=settings.password_resets_per_hour,
         refresh_grace_seconds=settings.refresh_grace_seconds,
         login_failures_per_email=settings.login_failures_per_email,
         login_failures_per_address=settings.login_failures_per_address,

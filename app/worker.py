@@ -1,12 +1,13 @@
 """The worker's composition: settings → database and mail transport → the jobs' arq `ctx`.
 
 `catalog worker` runs `workers.settings.WorkerSettings` with these hooks; the jobs themselves
-read only their `ctx` (`sessions`, `mailer`, and arq's own `redis`).
+read only their `ctx` (`sessions`, `mailer`, `password_resets`, and arq's own `redis`).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -15,6 +16,7 @@ from arq.worker import Worker, create_worker
 from app.settings import Settings, get_settings
 from db.session import create_engine, create_session_factory
 from workers.mailer import LogMailer, Mailer, SmtpMailer
+from workers.password_resets import ResetPolicy
 from workers.settings import WorkerSettings
 
 logger = logging.getLogger("catalog.worker")
@@ -42,6 +44,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = engine
     ctx["sessions"] = create_session_factory(engine)
     ctx["mailer"] = mailer_from_settings(settings)
+    ctx["password_resets"] = ResetPolicy(
+        lifetime=timedelta(minutes=settings.password_reset_minutes),
+        per_hour=settings.password_resets_per_hour,
+        public_url=settings.public_url,
+    )
     logger.info("worker ready (mail transport: %s)", ctx["mailer"].name)
 
 

@@ -5,7 +5,14 @@ from db.catalog import Category, Product, ProductStatus
 from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
 from db.reviews import Review, ReviewStatus
-from db.users import AuthSession, PasswordResetToken, RefreshToken, Role, User
+from db.users import (
+    AuthSession,
+    PasswordResetRequest,
+    PasswordResetToken,
+    RefreshToken,
+    Role,
+    User,
+)
 
 __all__ = [
     "AuthSession",
@@ -13,6 +20,7 @@ __all__ = [
     "Category",
     "EmailStatus",
     "OutboxEmail",
+    "PasswordResetRequest",
     "PasswordResetToken",
     "Product",
     "ProductStatus",

@@ -1,4 +1,5 @@
-"""Accounts: users, their sessions (one refresh-token family each) and password-reset tokens."""
+"""Accounts: users, their sessions (one refresh-token family each), password-reset tokens and
+the reset requests the worker carries out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Enum,
     ForeignKey,
     Identity,
@@ -55,6 +57,11 @@ class User(GlobalId, Base):
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
 
 
+def by_email(email: str) -> ColumnElement[bool]:
+    """The condition finding a user by email, whatever its case (uses the index above)."""
+    return func.lower(User.email) == email.lower()
+
+
 class AuthSession(Base):
     """A login: the access tokens it issues carry its id, so revoking it ends them too."""
 
@@ -96,3 +103,22 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class PasswordResetRequest(Base):
+    """A request for a reset email, recorded as asked whether or not the address has an
+    account: the worker looks the account up (workers.password_resets)."""
+
+    __tablename__ = "password_reset_requests"
+    __table_args__ = (
+        Index(
+            "ix_password_reset_requests_pending",
+            "created_at",
+            postgresql_where="processed_at IS NULL",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = created_at_column()
+    processed_at: Mapped[datetime | None]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 import strawberry
 from arq.connections import ArqRedis
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.session import SessionFactory
 from db.users import User
 from resolvers.loaders import Loaders, create_loaders
+from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
 from resolvers.viewer import ANONYMOUS, Viewer
 
@@ -29,8 +31,6 @@ class Config:
 
     public_url: str
     refresh_token_lifetime: timedelta
-    password_reset_lifetime: timedelta
-    password_resets_per_hour: int
     refresh_grace_seconds: int
     login_failures_per_email: int
     login_failures_per_address: int
@@ -50,6 +50,20 @@ class Services:
     # The general Redis connection: arq's queue, throttles.
     redis: ArqRedis
     signer: TokenSigner
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        """The auth throttles: counts shared through `redis`, this process's while it is away."""
+        config = self.config
+        return Throttle(
+            self.redis,
+            ThrottleLimits(
+                failures_per_account=config.login_failures_per_email,
+                failures_per_address=config.login_failures_per_address,
+                failure_window_seconds=config.login_failure_window_seconds,
+                registrations_per_address_per_hour=config.registrations_per_address_per_hour,
+            ),
+        )
 
 
 @dataclass

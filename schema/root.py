@@ -25,6 +25,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from schema.auth_fields import OneAuthField
 from schema.catalog import CatalogQuery
 from schema.catalog_admin import CatalogMutation
 from schema.extensions import (
@@ -110,6 +111,7 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         # Depth (introspection aside) and aliases, in linear time: see query_limits_rule.
         partial(AddValidationRules, [query_limits_rule(limits.max_depth, limits.max_aliases)]),
+        partial(AddValidationRules, [OneAuthField]),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import delete, or_
 
 from db.session import SessionFactory
-from db.users import AuthSession, PasswordResetToken, RefreshToken
+from db.users import AuthSession, PasswordResetRequest, PasswordResetToken, RefreshToken
 
 logger = logging.getLogger("catalog.jobs.housekeeping")
 
 KEEP_ENDED_SESSIONS = timedelta(days=7)
+# Processed reset requests name addresses that may have no account: keep them briefly.
+KEEP_PROCESSED_RESET_REQUESTS = timedelta(days=1)
 
 
 async def purge_expired_auth(ctx: dict[str, Any]) -> dict[str, int]:
@@ -32,10 +34,16 @@ async def purge_expired_auth(ctx: dict[str, Any]) -> dict[str, int]:
         resets = await session.execute(
             delete(PasswordResetToken).where(PasswordResetToken.expires_at < now)
         )
+        requests = await session.execute(
+            delete(PasswordResetRequest).where(
+                PasswordResetRequest.processed_at < now - KEEP_PROCESSED_RESET_REQUESTS
+            )
+        )
     counts = {
         "sessions": ended.rowcount,  # type: ignore[attr-defined]
         "refresh_tokens": tokens.rowcount,  # type: ignore[attr-defined]
         "reset_tokens": resets.rowcount,  # type: ignore[attr-defined]
+        "reset_requests": requests.rowcount,  # type: ignore[attr-defined]
     }
     logger.info("purged expired auth rows: %s", counts)
     return counts

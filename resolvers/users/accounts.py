@@ -8,14 +8,14 @@ otherwise it writes in one transaction, commits, and only then hands emails to t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.users import AuthSession, Role, User
+from db.users import AuthSession, Role, User, by_email
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import uuid_key_of
@@ -29,7 +29,7 @@ from resolvers.users.passwords import (
     password_problem,
     verify_password,
 )
-from resolvers.users.throttle import Throttle
+from resolvers.users.throttle_rules import Decision
 from workers import templates
 from workers.outbox import add_email, dispatch_emails
 
@@ -73,10 +73,6 @@ def password_errors(password: str, field_name: str, *, email: str, name: str) ->
     return [user_error(code, problem, field_name)]
 
 
-def by_email(email: str) -> ColumnElement[bool]:
-    return func.lower(User.email) == email.lower()
-
-
 # --- account creation ---------------------------------------------------------------------
 
 
@@ -103,6 +99,12 @@ def check_new_account(email: str, name: str, password: str) -> NewAccount | list
 
 def email_taken() -> UserError:
     return user_error(ErrorCode.EMAIL_TAKEN, "This email is already registered.", "email")
+
+
+def throttled(ctx: Context, decision: Decision, message: str) -> UserError:
+    """A refusal by a throttle: the payload error, and HTTP 429 with `Retry-After`."""
+    ctx.slow_down(decision.retry_after)
+    return user_error(ErrorCode.TOO_MANY_ATTEMPTS, message)
 
 
 async def insert_account(session: AsyncSession, account: NewAccount, role: Role) -> User | None:
@@ -148,6 +150,12 @@ async def register(ctx: Context, email: str, name: str, password: str) -> Signed
     account = check_new_account(email, name, password)
     if isinstance(account, list):
         return SignedIn.refused(*account)
+    # Counted before the password is hashed: hashing is what makes registration expensive.
+    decision = await ctx.services.throttle.admit_registration(ctx.client_ip)
+    if not decision.allowed:
+        return SignedIn.refused(
+            throttled(ctx, decision, "Too many new accounts from this network; try again later.")
+        )
     async with ctx.writer() as session:
         user = await insert_account(session, account, Role.CUSTOMER)
         if user is None:
@@ -163,28 +171,21 @@ async def register(ctx: Context, email: str, name: str, password: str) -> Signed
     return _signed_in(ctx, user, tokens)
 
 
-def _login_throttles(ctx: Context) -> tuple[Throttle, Throttle]:
-    config = ctx.config
-    window = config.login_failure_window_seconds
-    redis = ctx.services.redis
-    return (
-        Throttle(redis, "login-email", config.login_failures_per_email, window),
-        Throttle(redis, "login-address", config.login_failures_per_address, window),
-    )
-
-
 async def login(ctx: Context, email: str, password: str) -> SignedIn:
     failed = SignedIn.refused(
         user_error(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
     )
     normalized = normalize_email(email)
-    by_account, by_address = _login_throttles(ctx)
-    account_key = (normalized or email.strip()[:MAX_EMAIL_LENGTH]).lower()
-    address_key = ctx.client_ip or "unknown"
-    if await by_account.exceeded(account_key) or await by_address.exceeded(address_key):
+    # Unknown and malformed emails are counted like accounts: refusals reveal nothing.
+    account_key = normalized or email.strip()[:MAX_EMAIL_LENGTH]
+    throttle = ctx.services.throttle
+    # Admitted and counted before the password is checked, so parallel guesses cannot all run.
+    decision = await throttle.admit_sign_in(account_key, ctx.client_ip)
+    if not decision.allowed:
         return SignedIn.refused(
-            user_error(
-                ErrorCode.TOO_MANY_ATTEMPTS,
+            throttled(
+                ctx,
+                decision,
                 "Too many failed sign-ins; wait a few minutes or reset your password.",
             )
         )
@@ -199,8 +200,6 @@ async def login(ctx: Context, email: str, password: str) -> SignedIn:
             not await verify_password(user.password_hash if user else None, password)
             or user is None
         ):
-            await by_account.hit(account_key)
-            await by_address.hit(address_key)
             return failed
         if not user.is_active:
             return SignedIn.refused(
@@ -211,7 +210,7 @@ async def login(ctx: Context, email: str, password: str) -> SignedIn:
         user.last_login_at = datetime.now(UTC)
         tokens = await _sign_in(ctx, session, user)
         await session.commit()
-    await by_account.reset(account_key)
+    await throttle.signed_in(account_key, ctx.client_ip)
     return _signed_in(ctx, user, tokens)
 
 
@@ -224,7 +223,11 @@ def _invalid_refresh_token() -> UserError:
 async def refresh_token(ctx: Context, token: str) -> SignedIn:
     async with ctx.writer() as session:
         rotated = await sessions.rotate_refresh_token(
-            session, ctx.services.signer, token, lifetime=ctx.config.refresh_token_lifetime
+            session,
+            ctx.services.signer,
+            token,
+            lifetime=ctx.config.refresh_token_lifetime,
+            grace=timedelta(seconds=ctx.config.refresh_grace_seconds),
         )
         # Commit even on failure: detected reuse has revoked the session.
         await session.commit()

@@ -5,26 +5,37 @@ Hashing and strength rules live in `resolvers.users.passwords`; this module hold
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from db.secrets import secret_digest
 from db.users import AuthSession, PasswordResetToken, User
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, user_error
 from resolvers.results import Outcome, Status
 from resolvers.users import sessions
-from resolvers.users.accounts import by_email, invalid_email, normalize_email, password_errors
+from resolvers.users.accounts import (
+    invalid_email,
+    normalize_email,
+    password_errors,
+    throttled,
+)
 from resolvers.users.passwords import hash_password, verify_password
-from resolvers.users.tokens import new_secret, secret_digest
-from workers import templates
-from workers.outbox import add_email, dispatch_emails
+from workers.password_resets import dispatch_reset_requests, record_reset_request
 
 
 async def change_password(ctx: Context, user: User, current: str, new: str) -> Outcome[User]:
     errors = password_errors(new, "newPassword", email=user.email, name=user.name)
     if errors:
         return Outcome.refused(*errors)
+    # A stolen access token must not become a way to guess the password, then change it.
+    throttle = ctx.services.throttle
+    decision = await throttle.admit_password_check(user.id)
+    if not decision.allowed:
+        return Outcome.refused(
+            throttled(ctx, decision, "Too many wrong passwords; wait a few minutes.")
+        )
     async with ctx.writer() as session:
         row = await session.get_one(User, user.id, with_for_update=True)
         if not await verify_password(row.password_hash, current):
@@ -41,49 +52,20 @@ async def change_password(ctx: Context, user: User, current: str, new: str) -> O
             session, AuthSession.user_id == user.id, AuthSession.id != ctx.viewer.session_id
         )
         await session.commit()
+    await throttle.password_confirmed(user.id)
     return Outcome(row)
 
 
 async def request_password_reset(ctx: Context, email: str) -> Status:
-    """The same answer whether or not the address has an account."""
+    """The same answer, and the same work, whether or not the address has an account: record
+    the request and hand it to the worker, which looks the account up and sends the email."""
     normalized = normalize_email(email)
     if normalized is None:
         return Status.refused(invalid_email())
-    config = ctx.config
-    now = datetime.now(UTC)
-    email_ids: list[int] = []
     async with ctx.writer() as session:
-        user = (
-            await session.execute(select(User).where(by_email(normalized), User.is_active))
-        ).scalar_one_or_none()
-        if user is not None:
-            recent = (
-                await session.execute(
-                    select(func.count()).where(
-                        PasswordResetToken.user_id == user.id,
-                        PasswordResetToken.created_at > now - timedelta(hours=1),
-                    )
-                )
-            ).scalar_one()
-            # Quietly cap resets per hour so the endpoint cannot be used to flood an inbox.
-            if recent < config.password_resets_per_hour:
-                token = new_secret()
-                session.add(
-                    PasswordResetToken(
-                        user_id=user.id,
-                        token_hash=secret_digest(token),
-                        expires_at=now + config.password_reset_lifetime,
-                    )
-                )
-                text = templates.password_reset(
-                    user.name, token, config.public_url, config.password_reset_lifetime
-                )
-                row = await add_email(
-                    session, kind=text.kind, to=user.email, subject=text.subject, body=text.body
-                )
-                email_ids.append(row.id)
-                await session.commit()
-    await dispatch_emails(ctx.services.redis, email_ids)
+        request = await record_reset_request(session, normalized)
+        await session.commit()
+    await dispatch_reset_requests(ctx.services.redis, [request.id])
     return Status()
 
 

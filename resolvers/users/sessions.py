@@ -1,7 +1,9 @@
 """Sessions and tokens: sign-in, rotation with reuse detection, revocation.
 
 A session is one login. Its refresh tokens form a family: each use rotates the token, and
-presenting a token that was already rotated means it leaked, so the whole session ends.
+presenting a token that was already rotated means it leaked, so the whole session ends, unless
+it comes again within a few seconds of its rotation (two tabs that refreshed at once): that
+gets the same successor.
 Access tokens name their session, so ending a session ends its access tokens on the next
 request rather than at their expiry.
 """
@@ -15,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.secrets import new_secret, secret_digest
 from db.session import SessionFactory
 from db.users import AuthSession, RefreshToken, User
-from resolvers.users.tokens import InvalidAccessToken, TokenSigner, new_secret, secret_digest
+from resolvers.users.tokens import InvalidAccessToken, TokenSigner
 
 
 class AuthFailure(Exception):
@@ -91,15 +94,24 @@ async def start_session(
 
 
 async def rotate_refresh_token(
-    session: AsyncSession, signer: TokenSigner, presented: str, *, lifetime: timedelta
+    session: AsyncSession,
+    signer: TokenSigner,
+    presented: str,
+    *,
+    lifetime: timedelta,
+    grace: timedelta,
 ) -> tuple[User, IssuedTokens] | None:
     """Exchange a refresh token for new tokens; None when it cannot be honoured.
 
-    Reuse of an already rotated token revokes its session. The caller commits either way.
+    The successor is derived from the presented token (`TokenSigner.refresh_successor`), so the
+    same token presented again within `grace` of its exchange (two tabs refreshing at once)
+    gets the same successor, as long as that is still unused. Any other reuse of an exchanged
+    token revokes its session. The caller commits either way.
     """
     now = datetime.now(UTC)
     digest = secret_digest(presented)
-    # Marking the token used is atomic, so two concurrent refreshes cannot both succeed.
+    # Marking the token used is atomic: of concurrent exchanges one claims it; the others wait
+    # for its transaction and then find it used (and its successor written).
     claimed = (
         await session.execute(
             update(RefreshToken)
@@ -109,15 +121,61 @@ async def rotate_refresh_token(
         )
     ).one_or_none()
     if claimed is None:
-        reused = (
-            await session.execute(
-                select(RefreshToken.session_id).where(RefreshToken.token_hash == digest)
-            )
-        ).scalar_one_or_none()
-        if reused is not None:
-            await revoke_sessions(session, AuthSession.id == reused)
-        return None
+        return await _exchange_again(session, signer, presented, now=now, grace=grace)
     session_id, token_expires_at = claimed
+    found = await _open_session(session, session_id, now)
+    if found is None or token_expires_at <= now:
+        return None
+    auth_session, user = found
+    expires_at = now + lifetime
+    auth_session.last_used_at = now
+    auth_session.expires_at = expires_at
+    successor = signer.refresh_successor(presented)
+    session.add(
+        RefreshToken(
+            session_id=session_id, token_hash=secret_digest(successor), expires_at=expires_at
+        )
+    )
+    return user, IssuedTokens(signer.issue(user.id, session_id), successor, session_id)
+
+
+async def _exchange_again(
+    session: AsyncSession, signer: TokenSigner, presented: str, *, now: datetime, grace: timedelta
+) -> tuple[User, IssuedTokens] | None:
+    """A token that is unknown (None) or already exchanged: within the grace window and with
+    its successor unused, that same successor again; otherwise reuse, which ends the session."""
+    used = (
+        await session.execute(
+            select(RefreshToken.session_id, RefreshToken.used_at).where(
+                RefreshToken.token_hash == secret_digest(presented)
+            )
+        )
+    ).one_or_none()
+    if used is None:
+        return None
+    session_id, used_at = used
+    successor = signer.refresh_successor(presented)
+    if used_at is not None and now - used_at <= grace:
+        unused_successor = await session.scalar(
+            select(RefreshToken.id).where(
+                RefreshToken.token_hash == secret_digest(successor),
+                RefreshToken.session_id == session_id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+        )
+        found = await _open_session(session, session_id, now)
+        if unused_successor is not None and found is not None:
+            _, user = found
+            return user, IssuedTokens(signer.issue(user.id, session_id), successor, session_id)
+    await revoke_sessions(session, AuthSession.id == session_id)
+    return None
+
+
+async def _open_session(
+    session: AsyncSession, session_id: uuid.UUID, now: datetime
+) -> tuple[AuthSession, User] | None:
+    """The session (locked) and its user, when the session is open and the user active."""
     auth_session, user = (
         await session.execute(
             select(AuthSession, User)
@@ -126,18 +184,9 @@ async def rotate_refresh_token(
             .with_for_update(of=AuthSession)
         )
     ).one()
-    if auth_session.revoked_at is not None or token_expires_at <= now or not user.is_active:
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.is_active:
         return None
-    expires_at = now + lifetime
-    auth_session.last_used_at = now
-    auth_session.expires_at = expires_at
-    refresh = new_secret()
-    session.add(
-        RefreshToken(
-            session_id=session_id, token_hash=secret_digest(refresh), expires_at=expires_at
-        )
-    )
-    return user, IssuedTokens(signer.issue(user.id, session_id), refresh, session_id)
+    return auth_session, user
 
 
 async def session_of_refresh_token(session: AsyncSession, presented: str) -> uuid.UUID | None:

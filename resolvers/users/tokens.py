@@ -1,8 +1,13 @@
-"""Access tokens (short-lived JWTs) and opaque secrets (refresh and reset tokens)."""
+"""Access tokens (short-lived JWTs), and the keyed derivation of refresh-token successors.
+
+Random secrets and their stored digests live in `db.secrets` (the worker issues some too).
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -70,12 +75,16 @@ class TokenSigner:
             # AttributeError/TypeError: claims of the wrong type (e.g. a numeric `sid`).
             raise InvalidAccessToken(str(error)) from error
 
+    def refresh_successor(self, presented: str) -> str:
+        """The refresh token that replaces `presented` when it is exchanged.
 
-def new_secret() -> str:
-    """An opaque random token: 256 bits, URL-safe."""
-    return secrets.token_urlsafe(32)
-
-
-def secret_digest(token: str) -> bytes:
-    """What the database stores instead of the token. Tokens are random, so no salt is needed."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        Derived, not random: a second exchange of the same token within the grace window (two
+        tabs refreshing at once) can recompute it and find its stored hash, so no secret is kept
+        anywhere. Without the signing key it is as unpredictable as a random token.
+        """
+        mac = hmac.new(
+            self.key.encode(),
+            b"refresh:" + presented.encode("utf-8", "surrogatepass"),
+            hashlib.sha256,
+        )
+        return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()

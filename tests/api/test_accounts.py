@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from app.settings import Settings
 from db.emails import EmailStatus, OutboxEmail
 from db.users import User
 from resolvers.context import Services
@@ -214,10 +215,11 @@ async def test_password_reset_end_to_end_through_the_worker(
 
 
 async def test_reset_tokens_expire_and_garbage_is_refused(
-    gql: GraphQLClient, sign_up: SignUp, services: Services
+    gql: GraphQLClient, sign_up: SignUp, services: Services, run_worker: RunWorker
 ) -> None:
     account = await sign_up("expire@example.com")
     await gql.data(RESET_REQUEST, {"e": account.email})
+    await run_worker()
     token = await sent_reset_token(services, account.email)
     async with services.sessions() as session:
         from sqlalchemy import text
@@ -232,17 +234,22 @@ async def test_reset_tokens_expire_and_garbage_is_refused(
 
 
 async def test_reset_requests_are_capped_per_hour(
-    gql: GraphQLClient, sign_up: SignUp, services: Services
+    gql: GraphQLClient,
+    sign_up: SignUp,
+    services: Services,
+    settings: Settings,
+    run_worker: RunWorker,
 ) -> None:
     account = await sign_up("flood@example.com")
     for _ in range(6):
         data = await gql.data(RESET_REQUEST, {"e": account.email})
         assert data["requestPasswordReset"]["ok"] is True
+    await run_worker()
     async with services.sessions() as session:
         count = await session.scalar(
             select(func.count()).where(OutboxEmail.kind == "password_reset")
         )
-    assert count == services.config.password_resets_per_hour
+    assert count == settings.password_resets_per_hour
 
 
 async def test_reset_request_with_malformed_email_is_a_clear_error(gql: GraphQLClient) -> None:

@@ -178,7 +178,8 @@ async def test_too_many_aliases_are_refused_before_execution(
 
     assert gql.last is not None
     assert gql.last.status_code == 400
-    assert errors_of(gql.last) == [f"{count} aliases found. Allowed: {settings.max_aliases}"]
+    # (Aliased registers are also more than one auth field: schema/auth_fields.py says so too.)
+    assert f"{count} aliases found. Allowed: {settings.max_aliases}" in errors_of(gql.last)
     assert count_statements.count == 0
     assert await user_count(services) == 0
 

@@ -192,22 +192,59 @@ async def test_reusing_a_rotated_token_revokes_the_session(
     await refreshed(gql, elsewhere.refresh)
 
 
-async def test_concurrent_refreshes_with_one_token(
+async def test_concurrent_refreshes_with_one_token_share_one_successor(
     gql: GraphQLClient, sign_up: SignUp, services: Services
 ) -> None:
+    # Two tabs whose access tokens expired together both refresh with the same token.
     account = await sign_up()
     payloads = await asyncio.gather(*(refresh(gql, account.refresh_token) for _ in range(4)))
-    succeeded = [p for p in payloads if p["errors"] == []]
-    assert len(succeeded) == 1, payloads
+    assert all(p["errors"] == [] for p in payloads), payloads
+    successors = {p["refreshToken"] for p in payloads}
+    assert len(successors) == 1 and account.refresh_token not in successors
     for payload in payloads:
-        if payload["errors"]:
-            assert payload["errors"] == INVALID_TOKEN
-            assert payload["accessToken"] is None
-            assert payload["refreshToken"] is None
-    # Exactly one new refresh token was issued.
+        await works(gql, payload["accessToken"], account.id)
+    # Exactly one new refresh token was issued, and the session goes on with it.
     async with services.sessions() as session:
         count = (await session.execute(text("SELECT count(*) FROM refresh_tokens"))).scalar_one()
     assert count == 2
+    (successor,) = successors
+    await works(gql, (await refreshed(gql, successor)).access, account.id)
+
+
+async def test_a_repeat_within_the_grace_window_gets_the_same_pair_again(
+    gql: GraphQLClient, sign_up: SignUp, services: Services
+) -> None:
+    account = await sign_up()
+    first = await refreshed(gql, account.refresh_token)
+    again = await refreshed(gql, account.refresh_token)
+    assert again.refresh == first.refresh
+    await works(gql, again.access, account.id)
+    # Once the successor has itself been exchanged, the old token is plain reuse.
+    third = await refreshed(gql, first.refresh)
+    await refused_refresh(gql, account.refresh_token)
+    await refused_refresh(gql, third.refresh)
+    await unauthenticated(gql, ME, third.access)
+
+
+async def test_reuse_after_the_grace_window_revokes_the_session_and_its_successor(
+    gql: GraphQLClient, sign_up: SignUp, services: Services
+) -> None:
+    account = await sign_up()
+    successor = await refreshed(gql, account.refresh_token)
+    grace = services.config.refresh_grace_seconds
+    async with services.sessions() as session:
+        await session.execute(
+            text(
+                "UPDATE refresh_tokens SET used_at = used_at - make_interval(secs => :age)"
+                " WHERE used_at IS NOT NULL"
+            ),
+            {"age": grace + 1},
+        )
+        await session.commit()
+    await refused_refresh(gql, account.refresh_token)
+    await refused_refresh(gql, successor.refresh)
+    for access in (account.access_token, successor.access):
+        await unauthenticated(gql, ME, access)
 
 
 async def test_garbage_refresh_token_changes_nothing(

@@ -12,10 +12,14 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.users import AuthSession, PasswordResetToken, RefreshToken, User
+from db.users import AuthSession, PasswordResetRequest, PasswordResetToken, RefreshToken, User
 from resolvers.context import Services
 from tests.support.database import empty_state
-from workers.housekeeping import KEEP_ENDED_SESSIONS, purge_expired_auth
+from workers.housekeeping import (
+    KEEP_ENDED_SESSIONS,
+    KEEP_PROCESSED_RESET_REQUESTS,
+    purge_expired_auth,
+)
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -138,7 +142,12 @@ async def test_purges_long_ended_sessions_and_keeps_recent_and_open_ones(
 
     counts = await purge_expired_auth(ctx(services))
 
-    assert counts == {"sessions": len(purged), "refresh_tokens": 0, "reset_tokens": 0}
+    assert counts == {
+        "sessions": len(purged),
+        "refresh_tokens": 0,
+        "reset_tokens": 0,
+        "reset_requests": 0,
+    }
     assert await session_ids(services) == set(kept.values())
     assert await user_count(services) == 1  # a session's end is not its user's
 
@@ -170,7 +179,7 @@ async def test_purges_expired_tokens_keeps_live_ones_and_cascades_no_further(
 
     counts = await purge_expired_auth(ctx(services))
 
-    assert counts == {"sessions": 1, "refresh_tokens": 2, "reset_tokens": 2}
+    assert counts == {"sessions": 1, "refresh_tokens": 2, "reset_tokens": 2, "reset_requests": 0}
     assert await session_ids(services) == {open_session, ended_lately}
     tokens = await token_expiries(services)
     assert set(tokens) == {open_session, ended_lately}
@@ -182,7 +191,7 @@ async def test_purges_expired_tokens_keeps_live_ones_and_cascades_no_further(
 
     # Nothing left to purge: a second run changes nothing.
     again = await purge_expired_auth(ctx(services))
-    assert again == {"sessions": 0, "refresh_tokens": 0, "reset_tokens": 0}
+    assert again == {"sessions": 0, "refresh_tokens": 0, "reset_tokens": 0, "reset_requests": 0}
     assert await session_ids(services) == {open_session, ended_lately}
     assert await reset_ids(services) == kept_resets
 
@@ -190,4 +199,29 @@ async def test_purges_expired_tokens_keeps_live_ones_and_cascades_no_further(
 @pytest.mark.usefixtures("clean")
 async def test_an_empty_database_purges_nothing(services: Services) -> None:
     counts = await purge_expired_auth(ctx(services))
-    assert counts == {"sessions": 0, "refresh_tokens": 0, "reset_tokens": 0}
+    assert counts == {"sessions": 0, "refresh_tokens": 0, "reset_tokens": 0, "reset_requests": 0}
+
+
+@pytest.mark.usefixtures("clean")
+async def test_purges_reset_requests_processed_long_ago_and_keeps_pending_ones(
+    services: Services,
+) -> None:
+    now = datetime.now(UTC)
+    old = now - KEEP_PROCESSED_RESET_REQUESTS - HOUR
+    async with services.sessions() as session:
+        session.add_all(
+            [
+                PasswordResetRequest(email="gone@example.com", created_at=old, processed_at=old),
+                PasswordResetRequest(email="recent@example.com", processed_at=now - HOUR),
+                # Never processed (its job is lost): the sweep still needs it, however old.
+                PasswordResetRequest(email="pending@example.com", created_at=old),
+            ]
+        )
+        await session.commit()
+
+    counts = await purge_expired_auth(ctx(services))
+
+    assert counts["reset_requests"] == 1
+    async with services.sessions() as session:
+        left = set((await session.execute(select(PasswordResetRequest.email))).scalars())
+    assert left == {"recent@example.com", "pending@example.com"}
