@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 import re
 import secrets
 from pathlib import Path
@@ -98,11 +99,13 @@ async def test_catalog_outbox_prints_the_latest_emails(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    run_worker: Callable[[], Awaitable[int]],
 ) -> None:
     await gql.data(
         REGISTER, {"input": {"email": "o@example.com", "name": "O", "password": STRONG_PASSWORD}}
     )
     await gql.data(RESET_REQUEST, {"e": "o@example.com"})
+    await run_worker()  # the worker looks the account up and writes the reset email
     monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
     monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
