@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
