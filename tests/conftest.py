@@ -98,6 +98,8 @@ def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Sett
         redis_url=servers.redis_url,
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        # Suites send many requests from one address: tests of the limit use an app of their own.
+        rate_limit=False,
         _env_file=None,
     )
 
