@@ -59,9 +59,14 @@ class Loader(DataLoader[K, V]):
         super().__init__(tracked, cache_map=self._futures)
 
     def cancel_running(self) -> None:
-        """Cancel the batches being loaded (their statements are cancelled with them)."""
+        """Cancel the batches being loaded (their statements are cancelled with them).
+
+        A batch being cancelled already (strawberry cancels one whose every caller is gone) is
+        left alone: a second cancellation would interrupt asyncpg while it cancels the
+        statement on the server, which then runs on."""
         for task in list(self._running):
-            task.cancel()
+            if not task.cancelling():
+                task.cancel()
 
     def has(self, key: K) -> bool:
         """Whether `key` is loaded or being loaded."""
