@@ -23,8 +23,8 @@ from starlette.applications import Starlette
 from schema.root import schema
 from tests.support.graphql import GRAPHQL_RESPONSE
 
-INTROSPECTION = introspection_from_schema(schema._schema)["__schema"]
-TYPES: dict[str, dict[str, Any]] = {t["name"]: t for t in INTROSPECTION["types"]}
+INTROSPECTION: dict[str, Any] = dict(introspection_from_schema(schema._schema)["__schema"])
+TYPES: dict[str, dict[str, Any]] = {t["name"]: dict(t) for t in INTROSPECTION["types"]}
 NOT_STRINGS = {"Int", "Float", "Boolean"}
 BAD = {"nul": "a\x00b", "surrogate": "a\ud800b"}
 # The arguments the issue found failing with a 500 and a traceback.
