@@ -44,7 +44,8 @@ def limited(settings: Settings, burst: int, per_second: float = 0.01, **more: An
 
 def code_of(body: dict[str, Any]) -> str | None:
     errors = body.get("errors") or [{}]
-    return errors[0].get("extensions", {}).get("code")
+    code: str | None = errors[0].get("extensions", {}).get("code")
+    return code
 
 
 async def spend(gql: GraphQLClient, document: str, times: int) -> list[str | None]:
