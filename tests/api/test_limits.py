@@ -459,3 +459,15 @@ async def test_a_long_document_over_get_is_refused_too(
 
     assert response.status_code == 413
     assert "over the limit" in response.json()["errors"][0]["message"]
+
+
+async def test_nesting_too_deep_for_the_parser_is_a_parse_error(
+    gql: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 300 levels in 900 tokens: within the token limit, beyond graphql-core's nesting limit.
+    body = await gql.post("{ " + "me { " * 300 + "id" + " }" * 300 + " }")
+
+    assert gql.last is not None
+    assert gql.last.status_code == 400
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_PARSE_FAILED"]
+    assert "Traceback" not in caplog.text
