@@ -22,6 +22,8 @@ logger = logging.getLogger("catalog.graphql")
 
 
 class ExecutionDeadline(SchemaExtension):
+    """Stops the execution after `seconds` (see the module)."""
+
     def __init__(self, *, seconds: float) -> None:
         self.seconds = seconds
 

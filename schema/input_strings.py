@@ -82,7 +82,7 @@ class InputStrings(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        # pre_execution_errors is set already when the document is known valid (the cache).
+        # pre_execution_errors is set already: the cache's verdict, or an earlier refusal.
         if document is not None and context.pre_execution_errors is None:
             error = literal_error(document)
             if error is not None:

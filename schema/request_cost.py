@@ -33,6 +33,8 @@ def caller_of(context: Context) -> tuple[str, bool]:
 
 
 class RequestCost(SchemaExtension):
+    """Costs the operation, refuses it over the limit, charges the caller's bucket."""
+
     def __init__(self, *, max_cost: int, rate_limiter: RateLimiter | None) -> None:
         self.max_cost = max_cost
         self.rate_limiter = rate_limiter

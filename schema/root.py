@@ -130,10 +130,10 @@ def build_schema(
     """The schema, with the limits of every request: `shared` between the schemas of a process.
 
     The checks run cheapest first, each before anything costlier: the document's length (in
-    the HTTP layer, before parsing); its characters and its token count (parsing); depth,
-    aliases, directives and string literals (one linear pass), then graphql-core's rules; then
-    the variables' strings, the cost limit and the rate limit, charged with that cost; and
-    finally the execution deadline. The cache stores a document only once it passed every
+    the HTTP layer, before parsing); its characters and its token count (parsing); its string
+    literals, then depth, aliases and directives (linear passes), then graphql-core's rules;
+    then the variables' strings, the cost limit and the rate limit, charged with that cost;
+    and finally the execution deadline. The cache stores a document only once it passed every
     check of the document itself, and spares the documents it holds those checks.
     """
     shared = shared or Shared.for_limits(limits)
