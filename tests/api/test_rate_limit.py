@@ -223,7 +223,7 @@ def two_servers(
             port=port,
             env=env,
             log_dir=tmp_path,
-            cwd=Path.cwd(),
+            cwd=tmp_path,  # no developer's .env
         )
         for i, port in enumerate((free_port(), free_port()))
     ]
