@@ -4,7 +4,8 @@
 - Responses in `application/graphql-response+json` when the client accepts it: a document that
   fails to parse or validate is then a 4xx with no `data` key. Older clients asking for
   `application/json` get 200 for every well-formed request, as the spec requires.
-- Bodies over the configured size get 413 before any parsing.
+- Bodies over the configured size, and documents over the configured length, get 413 before
+  any parsing. A response over the configured size is replaced by a RESPONSE_TOO_LARGE error.
 - A browser's GET shows GraphiQL (when enabled).
 - Persisted queries (a hash instead of the text, PERSISTED_QUERIES): app/persisted_queries.py.
 """
@@ -42,6 +43,7 @@ from app.persisted_queries import PersistedQueries, PersistedQueryError
 from app.settings import Settings
 from app.trusted_documents import TrustedDocuments
 from resolvers.context import Context, Services
+from resolvers.errors import DeadlineExceeded, ResponseTooLarge
 
 logger = logging.getLogger("catalog.http")
 
@@ -52,9 +54,12 @@ def _format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 def is_request_error(result: ExecutionResult) -> bool:
-    """Whether the document failed before execution (parse, validation, variable coercion)."""
+    """Whether the document failed before execution (parse, validation, variable coercion).
+    An operation stopped at the deadline did run (a mutation may have written): `data: null`."""
     return (
-        result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
+        result.data is None
+        and bool(result.errors)
+        and all(not e.path and not isinstance(e, DeadlineExceeded) for e in result.errors or [])
     )
 
 
@@ -66,6 +71,16 @@ def encode(payload: dict[str, Any]) -> bytes:
         return orjson.dumps(payload)
     except orjson.JSONEncodeError:
         return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def check_document_length(query: str | None, limit: int) -> None:
+    """Refuse a document over `limit` characters before anything parses it (413). A request
+    naming its document by hash alone is checked when the document was first sent or
+    registered."""
+    if query is not None and len(query) > limit:
+        raise HttpError(
+            413, f"The GraphQL document is {len(query)} characters, over the limit of {limit}."
+        )
 
 
 def error_response(
@@ -128,6 +143,7 @@ class GraphQLEndpoint:
             return error_response(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", JSON, request_id)
         try:
             params = await read_params(request, settings.max_body_bytes)
+            check_document_length(params.query, settings.max_document_length)
         except HttpError as error:
             logger.info("rejected request %s: %s", request_id, error.message)
             return error_response(error.status, error.message, media, request_id, error.headers)
@@ -200,4 +216,22 @@ class GraphQLEndpoint:
             payload["errors"] = [_format_error(error) for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
-        return Response(encode(payload), status_code=status, media_type=media, headers=headers)
+        body = encode(payload)
+        if len(body) > self.settings.max_response_bytes:
+            body = self.too_large(payload, len(body), request_id)
+        return Response(body, status_code=status, media_type=media, headers=headers)
+
+    def too_large(self, payload: dict[str, Any], size: int, request_id: str) -> bytes:
+        """The answer instead of a response over MAX_RESPONSE_BYTES: never a truncated body.
+        The operation ran (a mutation may have written), so `data` is null."""
+        limit = self.settings.max_response_bytes
+        logger.warning(
+            "request %s: response of %d bytes refused (limit %d)", request_id, size, limit
+        )
+        error = ResponseTooLarge(
+            f"The response would be {size} bytes, over the limit of {limit}: ask for less."
+        )
+        refused = {"data": None, "errors": [_format_error(error)]}
+        if "extensions" in payload:
+            refused["extensions"] = payload["extensions"]
+        return encode(refused)

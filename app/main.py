@@ -24,8 +24,9 @@ from app.proxies import TrustedProxies
 from app.settings import Settings, get_settings
 from db.session import create_engine, create_reader_factory, create_session_factory
 from resolvers.context import Config, Services
+from resolvers.rate_limit import RateBudget
 from resolvers.users.tokens import TokenSigner
-from schema.root import Limits, build_schema
+from schema.root import Limits, Shared, build_schema
 
 logger = logging.getLogger("catalog.app")
 PROBE_TIMEOUT = 2.0
@@ -48,6 +49,25 @@ def resolver_config(settings: Settings) -> Config:
         login_failure_window_seconds=settings.login_failure_window_seconds,
         registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
+    )
+
+
+def schema_limits(settings: Settings) -> Limits:
+    """The limits every request to the schema meets."""
+    rate = RateBudget(
+        burst=settings.rate_limit_burst,
+        per_second=settings.rate_limit_per_second,
+        staff_factor=settings.rate_limit_staff_factor,
+    )
+    return Limits(
+        max_depth=settings.max_query_depth,
+        max_tokens=settings.max_query_tokens,
+        max_aliases=settings.max_aliases,
+        max_directives=settings.max_directives,
+        max_cost=settings.max_query_cost,
+        document_cache_bytes=settings.document_cache_bytes,
+        deadline_seconds=settings.execution_deadline_seconds,
+        rate=rate if settings.rate_limit else None,
     )
 
 
@@ -116,9 +136,10 @@ async def readyz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    limits = Limits(settings.max_query_depth, settings.max_query_tokens, settings.max_aliases)
-    full_schema = build_schema(limits=limits, introspection=True)
-    public_schema = build_schema(limits=limits, introspection=False)
+    limits = schema_limits(settings)
+    shared = Shared.for_limits(limits)
+    full_schema = build_schema(limits=limits, introspection=True, shared=shared)
+    public_schema = build_schema(limits=limits, introspection=False, shared=shared)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -175,6 +175,8 @@ def api_server(servers: dataset.Servers, workers: int, log_dir: Path) -> Server:
         "DATABASE_URL": servers.bench_url,
         "REDIS_URL": servers.redis_url,
         "LOG_LEVEL": "WARNING",
+        # wrk sends thousands of requests a second from one address: measure, don't throttle.
+        "RATE_LIMIT": "false",
     }
     command = [*catalog_command(), "serve", "--workers", str(workers), "--port", str(port)]
     return Server("api", command, port=port, env=env, log_dir=log_dir, cwd=PROJECT_ROOT)

@@ -8,9 +8,9 @@ spent (see `resolvers.prefetch`, which loads whole levels ahead of the executor)
 
 from __future__ import annotations
 
-from asyncio import Future
+from asyncio import Future, Task, current_task
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Generic, TypeAlias, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from strawberry.dataloader import AbstractCache, DataLoader
 
@@ -37,11 +37,36 @@ class _Cache(AbstractCache[K, V], Generic[K, V]):
 
 
 class Loader(DataLoader[K, V]):
-    """A per-request DataLoader (batching and caching by key) with a peek into its cache."""
+    """A per-request DataLoader (batching and caching by key) with a peek into its cache, whose
+    running batches can be stopped."""
 
     def __init__(self, load_fn: Callable[[Sequence[K]], Awaitable[Sequence[V]]]) -> None:
         self._futures: _Cache[K, V] = _Cache()
-        super().__init__(load_fn, cache_map=self._futures)
+        # Batches run in tasks of their own, not the request's: cancelling the request leaves
+        # them running (and their SQL), unless they are cancelled too (`cancel_running`).
+        self._running: set[Task[Any]] = set()
+
+        async def tracked(keys: Sequence[K]) -> Sequence[V]:
+            task = current_task()
+            if task is None:  # not in a task: nothing could cancel it anyway
+                return await load_fn(keys)
+            self._running.add(task)
+            try:
+                return await load_fn(keys)
+            finally:
+                self._running.discard(task)
+
+        super().__init__(tracked, cache_map=self._futures)
+
+    def cancel_running(self) -> None:
+        """Cancel the batches being loaded (their statements are cancelled with them).
+
+        A batch being cancelled already (strawberry cancels one whose every caller is gone) is
+        left alone: a second cancellation would interrupt asyncpg while it cancels the
+        statement on the server, which then runs on."""
+        for task in list(self._running):
+            if not task.cancelling():
+                task.cancel()
 
     def has(self, key: K) -> bool:
         """Whether `key` is loaded or being loaded."""

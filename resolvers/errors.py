@@ -92,3 +92,21 @@ class RateLimited(ApiError):
         super().__init__(message)
         self.retry_after = max(1, math.ceil(retry_after))
         self.extensions = {**(self.extensions or {}), "retryAfter": self.retry_after}
+
+
+class CostLimitExceeded(ApiError):
+    """The operation would cost more than the server runs at once (refused before it runs)."""
+
+    code = "COST_LIMIT_EXCEEDED"
+
+
+class DeadlineExceeded(ApiError):
+    """The operation ran past the execution deadline and was stopped."""
+
+    code = "DEADLINE_EXCEEDED"
+
+
+class ResponseTooLarge(ApiError):
+    """The operation's response would be larger than the server sends."""
+
+    code = "RESPONSE_TOO_LARGE"

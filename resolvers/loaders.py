@@ -158,6 +158,11 @@ class Loaders:
         for loader_field in dataclasses.fields(self):
             getattr(self, loader_field.name).clear_all()
 
+    def cancel_running(self) -> None:
+        """Stop every batch still loading (the request was stopped)."""
+        for loader_field in dataclasses.fields(self):
+            getattr(self, loader_field.name).cancel_running()
+
 
 def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
     def reviews() -> Any:

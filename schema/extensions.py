@@ -1,23 +1,13 @@
-"""Schema extensions: the error policy (masking, codes, logging), the choice of operation, and
-the validation rule limiting query depth and aliases."""
+"""Schema extensions: the error policy (masking, codes, logging) and the choice of operation.
+(The limits on documents and requests have modules of their own: see schema/root.py.)"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    ValidationRule,
-)
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from resolvers.errors import ApiError
@@ -121,83 +111,3 @@ def with_code(error: GraphQLError, suggestions: bool) -> GraphQLError:
         original_error=error.original_error,
         extensions={**(error.extensions or {}), "code": code},
     )
-
-
-SelectionOwner = OperationDefinitionNode | FragmentDefinitionNode | FieldNode | InlineFragmentNode
-
-
-class _Measure:
-    """The depth and the alias count of selection sets, each fragment measured once.
-
-    strawberry's QueryDepthLimiter and MaxAliasesLimiter walk a fragment again at every spread,
-    so a short document whose fragments each spread the previous one twice takes exponential
-    time to validate (a denial of service); the depth limiter also crashes on a spread of an
-    unknown fragment. Here each fragment's result is memoised; a spread of an unknown fragment
-    or a cycle counts as nothing (KnownFragmentNames and NoFragmentCycles report those).
-    """
-
-    def __init__(self, document: DocumentNode) -> None:
-        self.fragments = {
-            definition.name.value: definition
-            for definition in document.definitions
-            if isinstance(definition, FragmentDefinitionNode)
-        }
-        self.measured: dict[str, tuple[int, int]] = {}
-        self.entered: set[str] = set()
-
-    def __call__(self, owner: SelectionOwner) -> tuple[int, int]:
-        """(how many levels of fields lie below `owner`, how many aliases its fields have)."""
-        depth = aliases = 0
-        for selection in owner.selection_set.selections if owner.selection_set else ():
-            if isinstance(selection, FieldNode):
-                aliases += 1 if selection.alias else 0
-                if selection.selection_set is not None:
-                    below, inner = self(selection)
-                    aliases += inner
-                    # Introspection (by field name, not alias) is bounded by the schema itself.
-                    if not selection.name.value.startswith("__"):
-                        depth = max(depth, 1 + below)
-            elif isinstance(selection, InlineFragmentNode):
-                below, inner = self(selection)
-                depth, aliases = max(depth, below), aliases + inner
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in self.measured:
-                    fragment = self.fragments.get(name)
-                    if fragment is None or name in self.entered:
-                        continue
-                    self.entered.add(name)
-                    self.measured[name] = self(fragment)
-                    self.entered.discard(name)
-                below, inner = self.measured[name]
-                depth, aliases = max(depth, below), aliases + inner
-        return depth, aliases
-
-
-def query_limits_rule(max_depth: int, max_aliases: int) -> type[ValidationRule]:
-    """A rule refusing operations nested deeper than `max_depth` fields (introspection aside)
-    and documents with more than `max_aliases` aliases (each fragment spread counted)."""
-
-    class QueryLimits(ValidationRule):
-        def enter_document(self, node: DocumentNode, *_args: Any) -> None:
-            measure = _Measure(node)
-            total_aliases = 0
-            for definition in node.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                depth, aliases = measure(definition)
-                total_aliases += aliases
-                if depth > max_depth:
-                    name = definition.name.value if definition.name else "anonymous"
-                    self.report_error(
-                        GraphQLError(
-                            f"'{name}' exceeds maximum operation depth of {max_depth}",
-                            definition,
-                        )
-                    )
-            if total_aliases > max_aliases:
-                self.report_error(
-                    GraphQLError(f"{total_aliases} aliases found. Allowed: {max_aliases}")
-                )
-
-    return QueryLimits

@@ -1,4 +1,4 @@
-"""The Schema: every domain's Query and Mutation merged, plus limits against hostile queries.
+"""The Schema: every domain's Query and Mutation merged, plus the limits of every request.
 
 Two variants are built from the same types: `full` (introspection and field suggestions on) for
 development and staff, and `public` for everyone else in production.
@@ -13,31 +13,29 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from resolvers.rate_limit import RateBudget, RateLimiter
 from schema.auth_fields import OneAuthField
 from schema.catalog import CatalogQuery
 from schema.catalog_admin import CatalogMutation
+from schema.deadline import ExecutionDeadline
+from schema.document_cache import CachedDocuments, DocumentCache
+from schema.document_limits import DocumentLimits, ValidationRules, validation_rules
 from schema.extensions import (
     ErrorPolicy,
     OperationChoice,
     is_unexpected,
     mask_unexpected,
-    query_limits_rule,
     with_code,
 )
+from schema.input_strings import InputStrings
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
+from schema.request_cost import RequestCost
 from schema.review_mutations import ReviewMutation, ReviewQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.users import UserMutation, UserQuery
@@ -55,14 +53,39 @@ class Mutation(UserMutation, ReviewMutation, CatalogMutation):
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 12
-    max_tokens: int = 2000
-    max_aliases: int = 30
+    """The limits on a request, from the settings of the same names (see app/settings.py)."""
+
+    max_depth: int = 10
+    max_tokens: int = 1000
+    max_aliases: int = 15
+    max_directives: int = 10
+    max_cost: int = 5000
+    document_cache_bytes: int = 16 * 1024 * 1024
+    deadline_seconds: float = 10.0
+    rate: RateBudget | None = None  # None: no rate limit
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What the schemas of one process share: the document cache (one memory budget) and the
+    rate limiter (its buckets, when Redis is unreachable)."""
+
+    documents: DocumentCache
+    rate_limiter: RateLimiter | None
+
+    @classmethod
+    def for_limits(cls, limits: Limits) -> Shared:
+        return cls(
+            DocumentCache(limits.document_cache_bytes),
+            RateLimiter(limits.rate) if limits.rate is not None else None,
+        )
 
 
 class CatalogSchema(strawberry.Schema):
     # Whether error messages may carry "Did you mean …?" (set by build_schema).
     suggestions: bool = True
+    # The document cache and rate limiter it uses (set by build_schema).
+    shared: Shared
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -103,22 +126,38 @@ class CatalogSchema(strawberry.Schema):
         return result
 
 
-def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, limits: Limits = Limits(), introspection: bool = True, shared: Shared | None = None
+) -> CatalogSchema:
+    """The schema, with the limits of every request: `shared` between the schemas of a process.
+
+    The checks run cheapest first, each before anything costlier: the document's length (in
+    the HTTP layer, before parsing); its characters and its token count (parsing); its string
+    literals, then depth, aliases and directives (linear passes), then graphql-core's rules;
+    then the variables' strings, the cost limit and the rate limit, charged with that cost;
+    and finally the execution deadline. The cache stores a document only once it passed every
+    check of the document itself, and spares the documents it holds those checks.
+    """
+    shared = shared or Shared.for_limits(limits)
     # Factories, not instances: each operation gets its own extension objects.
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ErrorPolicy, suggestions=introspection),
         OperationChoice,
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        # Depth (introspection aside) and aliases, in linear time: see query_limits_rule.
-        partial(AddValidationRules, [query_limits_rule(limits.max_depth, limits.max_aliases)]),
-        partial(AddValidationRules, [OneAuthField]),
+        # graphql-core's rules and ours (at most one sign-in field per request), applied to
+        # every document the cache does not hold yet.
+        partial(ValidationRules, (*validation_rules(introspection=introspection), OneAuthField)),
+        InputStrings,
+        partial(CachedDocuments, shared.documents),
+        partial(
+            DocumentLimits,
+            max_depth=limits.max_depth,
+            max_aliases=limits.max_aliases,
+            max_directives=limits.max_directives,
+        ),
+        partial(RequestCost, max_cost=limits.max_cost, rate_limiter=shared.rate_limiter),
+        partial(ExecutionDeadline, seconds=limits.deadline_seconds),
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
-    # Last, so the token limit and every validation rule above are part of what is cached:
-    # a document parsed and validated once is not parsed and validated again. The caches are
-    # bounded, so unique documents from clients cannot grow memory.
-    extensions += [partial(ParserCache, maxsize=512), partial(ValidationCache, maxsize=512)]
     built = CatalogSchema(
         query=Query,
         mutation=Mutation,
@@ -127,6 +166,7 @@ def build_schema(*, limits: Limits = Limits(), introspection: bool = True) -> st
         scalar_overrides=SCALAR_OVERRIDES,
     )
     built.suggestions = introspection
+    built.shared = shared
     return built
 
 

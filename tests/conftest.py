@@ -99,6 +99,8 @@ def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Sett
         data_dir=tmp_path_factory.mktemp("data"),
         # Random, as production requires: suites build production apps with the same key.
         secret_key=secrets.token_urlsafe(48),
+        # Suites send many requests from one address: tests of the limit use an app of their own.
+        rate_limit=False,
         _env_file=None,
     )
 

@@ -1,4 +1,4 @@
-"""Hostile documents: too deep, too many aliases, too many tokens, fragment bombs.
+"""Hostile documents: too long, too deep, too many aliases, tokens or directives, fragment bombs.
 
 Each is refused with a 400 and a message saying which limit it broke, before any resolver runs
 (so before any SQL: the requests here carry no Authorization header, whose lookup is the only
@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from resolvers.context import Services
+from tests.support.apps import app_client
 from tests.support.database import StatementCounter
 from tests.support.graphql import GRAPHQL_RESPONSE, GraphQLClient, SignUp
 
@@ -351,3 +352,123 @@ async def test_deep_introspection_is_not_limited_by_depth(
     data = await gql.data(f'{{ __type(name: "User") {{ fields {{ type {{ {of_type} }} }} }} }}')
 
     assert data["__type"]["fields"]
+
+
+# -- Directives ---------------------------------------------------------------------------------
+
+
+async def test_fifty_skips_are_one_error(gql: GraphQLClient, settings: Settings) -> None:
+    skips = " ".join(["@skip(if: false)"] * 50)
+
+    await gql.post(f"{{ me {skips} {{ id }} }}")
+
+    assert gql.last is not None
+    assert gql.last.status_code == 400
+    assert errors_of(gql.last) == [
+        f"50 directives at one location. Allowed: {settings.max_directives}"
+    ]
+
+
+async def test_a_repeated_directive_is_one_error(gql: GraphQLClient) -> None:
+    body = await gql.post("{ me @skip(if: false) @skip(if: true) @skip(if: true) { id } }")
+
+    assert gql.last is not None
+    assert gql.last.status_code == 400
+    assert body["errors"] == [
+        {
+            "message": "The directive '@skip' can only be used once at this location.",
+            "locations": [{"line": 1, "column": 23}],  # the second one
+            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+        }
+    ]
+
+
+async def test_directives_within_the_limits_work(gql: GraphQLClient, settings: Settings) -> None:
+    # One of each per position, at as many positions as the document likes.
+    fields = " ".join(
+        f"m{i}: me @skip(if: false) @include(if: true) {{ id @include(if: true) }}"
+        for i in range(settings.max_aliases)
+    )
+
+    data = await gql.data(f"query Q {{ {fields} }}")
+
+    assert data == {f"m{i}": None for i in range(settings.max_aliases)}
+
+
+async def test_the_directive_limit_is_a_setting(settings: Settings) -> None:
+    async with app_client(settings, max_directives=1) as gql:
+        body = await gql.post("{ me @skip(if: false) @include(if: true) { id } }")
+
+    assert [e["message"] for e in body["errors"]] == ["2 directives at one location. Allowed: 1"]
+
+
+# -- Document length ----------------------------------------------------------------------------
+
+
+async def test_a_1_mb_padded_document_is_refused_before_parsing(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    sign_up: SignUp,
+    count_statements: StatementCounter,
+) -> None:
+    account = await sign_up()
+    # Unparseable after the comment: a parser would answer GRAPHQL_PARSE_FAILED, not 413.
+    document = "#" + "x" * 1_000_000 + "\n{ me { id "
+    count_statements.statements.clear()
+
+    started = time.perf_counter()
+    response = await client.post(
+        "/graphql",
+        json={"query": document},
+        headers={"accept": GRAPHQL_RESPONSE, "authorization": f"Bearer {account.access_token}"},
+    )
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": [
+            {
+                "message": f"The GraphQL document is {len(document)} characters, over the limit "
+                f"of {settings.max_document_length}.",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
+    assert count_statements.count == 0  # not even the token's session lookup
+    assert elapsed < 1.0
+
+
+async def test_document_length_limit_boundary(gql: GraphQLClient, settings: Settings) -> None:
+    def padded(length: int) -> str:
+        query = "{ me { id } }\n#"
+        return query + "x" * (length - len(query))
+
+    at_limit = await gql.post(padded(settings.max_document_length))
+    assert "errors" not in at_limit, at_limit
+
+    await gql.post(padded(settings.max_document_length + 1))
+    assert gql.last is not None
+    assert gql.last.status_code == 413
+
+
+async def test_a_long_document_over_get_is_refused_too(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    document = "{ me { id } }#" + "x" * settings.max_document_length
+
+    response = await client.get("/graphql", params={"query": document})
+
+    assert response.status_code == 413
+    assert "over the limit" in response.json()["errors"][0]["message"]
+
+
+async def test_nesting_too_deep_for_the_parser_is_a_parse_error(
+    gql: GraphQLClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 300 levels in 900 tokens: within the token limit, beyond graphql-core's nesting limit.
+    body = await gql.post("{ " + "me { " * 300 + "id" + " }" * 300 + " }")
+
+    assert gql.last is not None
+    assert gql.last.status_code == 400
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_PARSE_FAILED"]
+    assert "Traceback" not in caplog.text

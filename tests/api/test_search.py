@@ -22,7 +22,7 @@ from tests.support.catalog import (
     walk_backward,
     walk_forward,
 )
-from tests.support.graphql import GraphQLClient
+from tests.support.graphql import GraphQLClient, without_cost
 
 SEARCH = """
 query Search($first: Int, $after: String, $last: Int, $sort: ProductSort,
@@ -250,7 +250,7 @@ async def test_nothing_found_and_punctuation(gql: GraphQLClient, services: Servi
     body = await gql.post(
         SEARCH, {"filter": {"search": "!!!"}, "sort": {"field": "RELEVANCE"}, "first": 5}
     )
-    assert body == {"data": {"products": EMPTY}}
+    assert without_cost(body) == {"data": {"products": EMPTY}}
 
 
 HOSTILE = [
@@ -280,7 +280,7 @@ HOSTILE = [
     "\u00e9t\u00e9 na\u00efve",
     "x" * 500,
     " ".join(["stand"] * 50),
-    "\u0000",
+    "\u0001",  # (NUL never gets this far: BAD_USER_INPUT at the boundary, see test_input_strings)
 ]
 
 

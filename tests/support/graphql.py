@@ -103,3 +103,14 @@ class Account:
 
 
 SignUp = Callable[..., Awaitable[Account]]
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """The response body less `extensions.cost`, which every executed operation reports."""
+    extensions = dict(body.get("extensions") or {})
+    cost = extensions.pop("cost")
+    assert set(cost) == {"requested", "limit"}, cost
+    rest = {key: value for key, value in body.items() if key != "extensions"}
+    if extensions:
+        rest["extensions"] = extensions
+    return rest

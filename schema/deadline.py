@@ -1,0 +1,47 @@
+"""The execution deadline: an operation still running after `seconds` is stopped.
+
+Stopping means cancelling: the request's task (and with it every resolver awaiting, and the
+PostgreSQL statement each is waiting on: asyncpg cancels it on the server, and a writer's
+transaction rolls back) and the dataloader batches, which run in tasks of their own. The
+client gets DEADLINE_EXCEEDED naming the limit. This sits beside PostgreSQL's statement
+timeout, which bounds one statement; the deadline bounds the whole operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from strawberry.extensions import SchemaExtension
+
+from resolvers.context import Context
+from resolvers.errors import DeadlineExceeded
+
+logger = logging.getLogger("catalog.graphql")
+
+
+class ExecutionDeadline(SchemaExtension):
+    """Stops the execution after `seconds` (see the module)."""
+
+    def __init__(self, *, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context: Context = self.execution_context.context
+        try:
+            async with asyncio.timeout(self.seconds) as deadline:
+                yield
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # not ours
+            context.loaders.cancel_running()
+            logger.warning(
+                "request %s stopped at the execution deadline (%s s)",
+                context.request_id,
+                self.seconds,
+            )
+            raise DeadlineExceeded(
+                f"The operation did not finish within the execution deadline of {self.seconds:g}"
+                " seconds and was stopped."
+            ) from None
