@@ -4,6 +4,7 @@ from db.base import Base
 from db.catalog import Category, Product, ProductStatus
 from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
+from db.orders import Cart, CartLine, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from db.reviews import Review, ReviewStatus
 from db.users import (
     AuthSession,
@@ -17,8 +18,15 @@ from db.users import (
 __all__ = [
     "AuthSession",
     "Base",
+    "Cart",
+    "CartLine",
     "Category",
     "EmailStatus",
+    "IdempotencyKey",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
     "OutboxEmail",
     "PasswordResetRequest",
     "PasswordResetToken",

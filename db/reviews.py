@@ -41,6 +41,10 @@ class Review(GlobalId, Base):
         Index("ix_reviews_user", "user_id"),
         # The moderation queue: reviews of one status, oldest first.
         Index("ix_reviews_status_created", "status", "created_at", "id"),
+        # A product's reviews, verified purchases first (the VERIFIED_FIRST sort).
+        Index(
+            "ix_reviews_product_verified", "product_id", "verified_purchase", "created_at", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -55,5 +59,8 @@ class Review(GlobalId, Base):
         server_default=ReviewStatus.APPROVED.value,
     )
     moderation_reason: Mapped[str | None] = mapped_column(String(500))
+    # The author has a fulfilled order containing the product. Set when a review is written and
+    # when an order is fulfilled; never unset (a fulfilled order stays fulfilled).
+    verified_purchase: Mapped[bool] = mapped_column(default=False, server_default="false")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
