@@ -49,6 +49,8 @@ def resolver_config(settings: Settings) -> Config:
         login_failure_window_seconds=settings.login_failure_window_seconds,
         registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
+        shipping_flat_rate=settings.shipping_flat_rate,
+        free_shipping_over=settings.free_shipping_over,
     )
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import time
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -107,6 +108,15 @@ class Settings(BaseSettings):
     # moderator instead of going live. A JSON list in the environment, e.g. '["spam", "casino"]'.
     review_banned_words: list[str] = Field(
         default_factory=lambda: ["viagra", "cialis", "casino", "porn", "xxx"]
+    )
+
+    # Checkout: shipping costs SHIPPING_FLAT_RATE per order, nothing from FREE_SHIPPING_OVER up
+    # (amounts in the order's currency).
+    shipping_flat_rate: Decimal = Field(
+        default=Decimal("4.90"), ge=0, max_digits=12, decimal_places=2
+    )
+    free_shipping_over: Decimal = Field(
+        default=Decimal("50.00"), ge=0, max_digits=12, decimal_places=2
     )
 
     @field_validator("cors_origins")

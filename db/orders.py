@@ -93,6 +93,8 @@ class Order(GlobalId, Base):
         Index("ix_orders_placed", "placed_at", "id"),
         Index("ix_orders_status_placed", "status", "placed_at", "id"),
     )
+    # The number and times the database assigns come back with the INSERT (RETURNING).
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     number: Mapped[int] = mapped_column(

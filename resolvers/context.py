@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from functools import cached_property
 
 import strawberry
@@ -37,6 +38,9 @@ class Config:
     login_failure_window_seconds: int
     registrations_per_address_per_hour: int
     review_banned_words: tuple[str, ...]
+    # Checkout: a flat shipping rate, waived from this subtotal up (in the order's currency).
+    shipping_flat_rate: Decimal = Decimal("4.90")
+    free_shipping_over: Decimal = Decimal("50.00")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import InstrumentedAttribute, load_only
 
 from db.catalog import Category, Product
+from db.orders import Order, OrderEvent, OrderLine
 from db.reviews import Review
 from db.session import SessionFactory
 from db.users import User
@@ -27,9 +28,15 @@ from resolvers.dataloader import Loader
 from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_PRODUCTS, NEWEST_REVIEWS
 from resolvers.pagination import Page, SortKey
 from resolvers.viewer import Viewer
-from resolvers.visibility import listed_reviews, visible_products, visible_reviews
+from resolvers.visibility import (
+    listed_reviews,
+    visible_orders,
+    visible_products,
+    visible_reviews,
+)
 
-M = TypeVar("M", Category, User, Product, Review)
+M = TypeVar("M", Category, User, Product, Review, Order)
+C = TypeVar("C", OrderLine, OrderEvent)
 GroupPage = tuple[int, int]  # (group id, page size)
 
 
@@ -108,6 +115,23 @@ def _counter(
     return lambda group_id: lambda: count(group_id)
 
 
+def children_loader(
+    sessions: SessionFactory, model: type[C], parent: InstrumentedAttribute[int], *order: Any
+) -> Loader[int, list[C]]:
+    """Every child row of each parent (an order's lines or events), in `order`."""
+
+    async def load(parent_ids: Sequence[int]) -> list[list[C]]:
+        wanted = bindparam("ids", list(parent_ids), type_=ARRAY(BigInteger))
+        statement = select(model).where(parent == any_(wanted)).order_by(*order)
+        grouped: dict[int, list[C]] = defaultdict(list)
+        async with sessions() as session:
+            for row in (await session.execute(statement)).scalars():
+                grouped[getattr(row, parent.key)].append(row)
+        return [grouped.get(key, []) for key in parent_ids]
+
+    return Loader(load)
+
+
 def count_loader(
     sessions: SessionFactory, statement: Callable[[], Any], group_column: Any
 ) -> Loader[int, int]:
@@ -146,6 +170,9 @@ class Loaders:
     category_by_id: Loader[int, Category | None]
     product_by_id: Loader[int, Product | None]
     review_by_id: Loader[int, Review | None]
+    order_by_id: Loader[int, Order | None]
+    order_lines_by_order: Loader[int, list[OrderLine]]
+    order_events_by_order: Loader[int, list[OrderEvent]]
     # Visible products in a category and everything below it.
     product_count_by_category: Loader[int, int]
     # First pages of nested connections, keyed by (parent id, page size).
@@ -184,6 +211,11 @@ def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
         category_by_id=by_id_loader(sessions, Category),
         product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer.user)),
         review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer.user)),
+        order_by_id=by_id_loader(sessions, Order, lambda: visible_orders(viewer.user)),
+        order_lines_by_order=children_loader(sessions, OrderLine, OrderLine.order_id, OrderLine.id),
+        order_events_by_order=children_loader(
+            sessions, OrderEvent, OrderEvent.order_id, OrderEvent.at, OrderEvent.id
+        ),
         product_count_by_category=product_count_loader(sessions, viewer),
         reviews_by_product=first_page_loader(
             sessions, Review, reviews, Review.product_id, NEWEST_REVIEWS, review_count.load

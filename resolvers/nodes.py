@@ -30,6 +30,7 @@ LOADERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Product": lambda context, key: context.loaders.product_by_id.load(key),
     "Category": lambda context, key: context.loaders.category_by_id.load(key),
     "Review": lambda context, key: context.loaders.review_by_id.load(key),
+    "Order": lambda context, key: context.loaders.order_by_id.load(key),
     "User": _user,
 }
 

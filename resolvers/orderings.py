@@ -7,6 +7,7 @@ page after it agree on where one stops and the next starts.
 from __future__ import annotations
 
 from db.catalog import Category, Product
+from db.orders import Order
 from db.reviews import Review
 from db.users import User
 from resolvers.pagination import SortKey, datetime_key
@@ -29,3 +30,26 @@ CATEGORIES_BY_NAME: list[SortKey[Category]] = [
     SortKey(Category.id, lambda c: c.id),
 ]
 OLDEST_USERS: list[SortKey[User]] = [SortKey(User.id, lambda user: user.id)]
+NEWEST_ORDERS: list[SortKey[Order]] = [
+    datetime_key(Order.placed_at, lambda o: o.placed_at, descending=True),
+    SortKey(Order.id, lambda o: o.id, descending=True),
+]
+# Staff restocking: the emptiest shelves first.
+LEAST_STOCK: list[SortKey[Product]] = [
+    SortKey(Product.stock, lambda p: p.stock),
+    SortKey(Product.id, lambda p: p.id),
+]
+
+
+def verified_first(keys: list[SortKey[Review]]) -> list[SortKey[Review]]:
+    """`keys` after the verified purchases (a boolean: true first)."""
+    verified = SortKey(
+        Review.verified_purchase, lambda r: r.verified_purchase, descending=True, decode=_bool
+    )
+    return [verified, *keys]
+
+
+def _bool(raw: object) -> bool:
+    if type(raw) is not bool:
+        raise ValueError("not a boolean")
+    return raw

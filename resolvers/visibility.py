@@ -6,9 +6,10 @@ applied in one place and forgotten in another.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from db.catalog import Product, ProductStatus
+from db.orders import Order
 from db.reviews import Review, ReviewStatus
 from db.users import User
 
@@ -43,3 +44,12 @@ def listed_reviews(viewer: User | None) -> ColumnElement[bool]:
     if viewer is None:
         return approved
     return or_(approved, Review.user_id == viewer.id)
+
+
+def visible_orders(viewer: User | None) -> ColumnElement[bool]:
+    """Staff see every order; a customer their own; nobody else any."""
+    if is_staff(viewer):
+        return true()
+    if viewer is None:
+        return false()
+    return Order.customer_id == viewer.id
