@@ -42,9 +42,7 @@ class Review(GlobalId, Base):
         # The moderation queue: reviews of one status, oldest first.
         Index("ix_reviews_status_created", "status", "created_at", "id"),
         # A product's reviews, verified purchases first (the VERIFIED_FIRST sort).
-        Index(
-            "ix_reviews_product_verified", "product_id", "verified_purchase", "created_at", "id"
-        ),
+        Index("ix_reviews_product_verified", "product_id", "verified_purchase", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

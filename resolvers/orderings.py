@@ -41,15 +41,14 @@ LEAST_STOCK: list[SortKey[Product]] = [
 ]
 
 
-def verified_first(keys: list[SortKey[Review]]) -> list[SortKey[Review]]:
-    """`keys` after the verified purchases (a boolean: true first)."""
-    verified = SortKey(
-        Review.verified_purchase, lambda r: r.verified_purchase, descending=True, decode=_bool
-    )
-    return [verified, *keys]
-
-
 def _bool(raw: object) -> bool:
     if type(raw) is not bool:
         raise ValueError("not a boolean")
     return raw
+
+
+# A product's reviews, verified purchases first, then newest.
+VERIFIED_FIRST_REVIEWS: list[SortKey[Review]] = [
+    SortKey(Review.verified_purchase, lambda r: r.verified_purchase, descending=True, decode=_bool),
+    *NEWEST_REVIEWS,
+]

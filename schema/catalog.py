@@ -36,7 +36,7 @@ from schema.catalog_inputs import (
 from schema.node import Node
 from schema.permissions import IsStaff
 from schema.relay import Connection
-from schema.reviews import ReviewType
+from schema.reviews import ReviewSort, ReviewType
 
 
 @strawberry.type(description="An exact amount of money: never a float.")
@@ -115,8 +115,21 @@ class ProductType(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        verified_only: Annotated[
+            bool, strawberry.argument(description="Only reviews by verified purchasers.")
+        ] = False,
+        sort: ReviewSort = ReviewSort.NEWEST,
     ) -> MaybeAwaitable[Page[Review]]:
-        return related_page(info, root, PRODUCT_REVIEWS, PageArgs(first, after, last, before))
+        args = PageArgs(first, after, last, before)
+        if verified_only or sort is ReviewSort.VERIFIED_FIRST:  # the loader: NEWEST only
+            return resolve.product_reviews(
+                info.context,
+                root.id,
+                args,
+                verified_only=verified_only,
+                verified_first=sort is ReviewSort.VERIFIED_FIRST,
+            )
+        return related_page(info, root, PRODUCT_REVIEWS, args)
 
 
 @strawberry.type(name="Category")

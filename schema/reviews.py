@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +28,12 @@ ReviewStatusEnum = strawberry.enum(
 )
 
 
+@strawberry.enum(description="How a product's reviews are ordered.")
+class ReviewSort(enum.Enum):
+    NEWEST = "NEWEST"
+    VERIFIED_FIRST = "VERIFIED_FIRST"
+
+
 @strawberry.type(name="PublicProfile", description="What anyone may see of a user: no email.")
 class PublicProfile:
     name: str
@@ -40,6 +47,9 @@ class ReviewType(Node):
     status: ReviewStatusEnum  # type: ignore[valid-type]
     created_at: datetime
     updated_at: datetime
+    verified_purchase: bool = strawberry.field(
+        description="The author has a fulfilled order containing the product."
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, info: Any) -> bool:

@@ -35,6 +35,8 @@ from schema.extensions import (
 from schema.input_strings import InputStrings
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
+from schema.order_mutations import OrderMutation
+from schema.orders import OrderQuery
 from schema.request_cost import RequestCost
 from schema.review_mutations import ReviewMutation, ReviewQuery
 from schema.scalars import SCALAR_OVERRIDES
@@ -42,12 +44,12 @@ from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, OrderQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, ReviewMutation, CatalogMutation):
+class Mutation(UserMutation, ReviewMutation, CatalogMutation, OrderMutation):
     pass
 
 

@@ -82,8 +82,7 @@ def order_fulfilled(name: str, number: int, tracking_number: str) -> EmailText:
         kind="order_fulfilled",
         subject=f"Order {number} has shipped",
         body=(
-            f"Hello {name},\n\norder {number} is on its way.\n"
-            f"Tracking number: {tracking_number}\n"
+            f"Hello {name},\n\norder {number} is on its way.\nTracking number: {tracking_number}\n"
         ),
     )
 

@@ -42,6 +42,7 @@ from resolvers.catalog.slugs import free_slug, invalid_slug, is_slug, slug_taken
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import key_of
+from resolvers.orders.purchases import was_ordered
 from resolvers.results import Deleted, Outcome
 from resolvers.text import clean_line, clean_multiline
 
@@ -73,16 +74,6 @@ class ProductData:
     slug: str | None = None
     attributes: Any = None
     images: list[ImageData] | None = None
-
-
-async def product_was_ordered(session: AsyncSession, product_id: int) -> bool:
-    """Whether any order line names the product (then it can only be archived).
-
-    Always False today: there is no orders table yet. TODO(orders issue): when orders land,
-    make this an EXISTS over the order lines, run in the deleting transaction (the product row
-    is locked by then), and give the order lines' foreign key ON DELETE RESTRICT as a backstop.
-    """
-    return False
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -333,13 +324,14 @@ async def archive_product(ctx: Context, product_id: str) -> Outcome[Product]:
 
 
 async def delete_product(ctx: Context, product_id: str) -> Deleted:
-    """Only a product never ordered; its reviews go with it (ON DELETE CASCADE)."""
+    """Only a product never ordered (checked under the product's row lock; order lines'
+    foreign key is ON DELETE RESTRICT besides); its reviews and cart lines go with it."""
     key = key_of(product_id, "Product")
     async with ctx.writer() as session:
         product = await _locked_product(session, key)
         if product is None:
             return Deleted.refused(not_found("product", "id"))
-        if await product_was_ordered(session, product.id):
+        if await was_ordered(session, product.id):
             return Deleted.refused(
                 user_error(
                     ErrorCode.PRODUCT_ORDERED,

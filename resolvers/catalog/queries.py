@@ -17,7 +17,7 @@ from resolvers.catalog.input import MAX_PRICE
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden
 from resolvers.ids import key_of
-from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_REVIEWS
+from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_REVIEWS, VERIFIED_FIRST_REVIEWS
 from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, float_value, paginate
 from resolvers.visibility import is_staff, listed_reviews, visible_products
 
@@ -246,10 +246,21 @@ async def category_products(
     return await list_products(ctx, args, ProductFilterData(), field, direction, base=base)
 
 
-async def product_reviews(ctx: Context, product_id: int, args: PageArgs) -> Page[Review]:
-    """A page of a product's reviews beyond the first (first pages batch in a loader)."""
+async def product_reviews(
+    ctx: Context,
+    product_id: int,
+    args: PageArgs,
+    *,
+    verified_only: bool = False,
+    verified_first: bool = False,
+) -> Page[Review]:
+    """A page of a product's reviews beyond the first (first pages batch in a loader), or any
+    page with a filter or sort: only verified purchases, or verified purchases first."""
     statement = select(Review).where(Review.product_id == product_id, listed_reviews(ctx.user))
-    return await paginate(ctx.readers, statement, NEWEST_REVIEWS, args)
+    if verified_only:
+        statement = statement.where(Review.verified_purchase.is_(True))
+    keys = VERIFIED_FIRST_REVIEWS if verified_first and not verified_only else NEWEST_REVIEWS
+    return await paginate(ctx.readers, statement, keys, args)
 
 
 async def list_categories(

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 
-from db.catalog import Product
+from db.catalog import Product, ProductStatus
 from db.orders import Order, OrderStatus
 from db.users import User
 from resolvers.catalog.input import MAX_STOCK
@@ -92,5 +92,7 @@ async def low_stock(ctx: Context, threshold: int, args: PageArgs) -> Page[Produc
     """Staff: products (any status but archived) with at most `threshold` units, emptiest first."""
     if not 0 <= threshold <= MAX_STOCK:
         raise BadUserInput(f"`threshold` must be between 0 and {MAX_STOCK}.")
-    statement = select(Product).where(Product.stock <= threshold, Product.status != "archived")
+    statement = select(Product).where(
+        Product.stock <= threshold, Product.status != ProductStatus.ARCHIVED
+    )
     return await paginate(ctx.readers, statement, LEAST_STOCK, args)

@@ -22,6 +22,7 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, Forbidden, UserError, not_found, user_error
 from resolvers.ids import key_of
 from resolvers.orderings import NEWEST_REVIEWS
+from resolvers.orders.purchases import bought
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.results import Deleted, Outcome
 from resolvers.reviews.input import (
@@ -97,6 +98,7 @@ async def add_review(
             body=cleaned_body,
             status=ReviewStatus.PENDING if hold else ReviewStatus.APPROVED,
             moderation_reason=hold,
+            verified_purchase=await bought(session, user.id, product_key),
         )
         # The unique index decides, so two concurrent requests cannot both add a review.
         if await insert_unique(session, review) is not None:

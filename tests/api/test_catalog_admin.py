@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from db.catalog import Product
+from db.orders import Order, OrderLine
 from db.reviews import Review
 from db.users import Role, User
 from resolvers.catalog import categories as categories_admin
@@ -22,6 +23,7 @@ from resolvers.catalog import input as catalog_input
 from resolvers.catalog import products as products_admin
 from resolvers.catalog import slugs
 from resolvers.context import Services
+from resolvers.orders.purchases import was_ordered
 from tests.support.graphql import GraphQLClient, SignUp
 
 CATEGORY_FIELDS = "id name slug description parent { id } ancestors { id slug }"
@@ -1062,21 +1064,48 @@ async def test_delete_product_takes_its_reviews(staff: GraphQLClient, services: 
 
 
 async def test_delete_product_refused_once_ordered(
-    staff: GraphQLClient, services: Services, monkeypatch: pytest.MonkeyPatch
+    staff: GraphQLClient, services: Services
 ) -> None:
     product = await new_product(staff, "Lamp", "L-1")
+    key = key_of(product["id"])
     async with services.sessions() as session:
-        assert await products_admin.product_was_ordered(session, key_of(product["id"])) is False
-
-    async def ordered(session: Any, product_id: int) -> bool:
-        return True
-
-    monkeypatch.setattr(products_admin, "product_was_ordered", ordered)
+        assert await was_ordered(session, key) is False
+        customer = User(email="c@example.com", name="C", password_hash="x")
+        session.add(customer)
+        await session.flush()
+        order = Order(
+            customer_id=customer.id,
+            currency="USD",
+            subtotal=Decimal("9.00"),
+            shipping=Decimal("0.00"),
+            total=Decimal("9.00"),
+            shipping_address={},
+        )
+        session.add(order)
+        await session.flush()
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_id=key,
+                sku="L-1",
+                name="Lamp",
+                unit_price=Decimal("9.00"),
+                currency="USD",
+                quantity=1,
+            )
+        )
+        await session.commit()
     before = await snapshot(services)
     payload = await run(staff, DELETE_PRODUCT, id=product["id"])
     assert problems(payload) == [("id", "PRODUCT_ORDERED")]
     assert "archive" in payload["errors"][0]["message"]
     assert await snapshot(services) == before
+    archived = await run(
+        staff,
+        "mutation($id: ID!) { result: archiveProduct(id: $id) { errors { field code } } }",
+        id=product["id"],
+    )
+    assert archived["errors"] == []
 
 
 async def test_product_category_can_then_be_deleted(staff: GraphQLClient) -> None:
