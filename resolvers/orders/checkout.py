@@ -158,8 +158,9 @@ async def place_order(
         content_hash = cart_hash(lines)
         used = await claim_key(session, user.id, clean, content_hash)
         if used is not None:
+            used_hash, used_order_id = used.cart_hash, used.order_id
             await session.rollback()
-            if lines and used.cart_hash != content_hash:
+            if lines and used_hash != content_hash:
                 return Outcome.refused(
                     user_error(
                         ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -167,7 +168,7 @@ async def place_order(
                         "idempotencyKey",
                     )
                 )
-            order = await session.get(Order, used.order_id) if used.order_id else None
+            order = await session.get(Order, used_order_id) if used_order_id else None
             assert order is not None, "a committed key always has its order"
             return Outcome(order)
         if not lines:
