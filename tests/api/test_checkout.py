@@ -43,8 +43,10 @@ async def test_checkout_places_an_order_with_exact_totals(
     assert order["total"] == {"amount": "45.18"}
     assert order["note"] == "Leave at the door"
     assert order["shippingAddress"]["country"] == "US"
-    assert sorted((line["name"], line["quantity"], line["lineTotal"]["amount"])
-                  for line in order["lines"]) == [("Mug", 2, "39.98"), ("Pen", 3, "0.30")]  # fmt: skip
+    lines = sorted(
+        (line["name"], line["quantity"], line["lineTotal"]["amount"]) for line in order["lines"]
+    )
+    assert lines == [("Mug", 2, "39.98"), ("Pen", 3, "0.30")]
     assert [event["type"] for event in order["events"]] == ["PLACED"]
     assert await stock_of(services, mug) == 3
     assert await stock_of(services, pen) == 2
@@ -68,10 +70,11 @@ async def test_lines_snapshot_the_price_and_shipping_is_free_over_the_threshold(
     order = (await place(ann))["order"]
     assert order["shipping"] == {"amount": "0.00"}
     assert order["total"] == {"amount": "50.00"}
-    await execute(services, "UPDATE products SET price = 99, name = 'Renamed' WHERE id = :id",
-                  id=lamp.id)  # fmt: skip
-    again = await ann.data("query($id: ID!) { order(id: $id) { lines { name unitPrice { amount } } } }",
-                           {"id": order["id"]})  # fmt: skip
+    await execute(
+        services, "UPDATE products SET price = 99, name = 'Renamed' WHERE id = :id", id=lamp.id
+    )
+    lines_query = "query($id: ID!) { order(id: $id) { lines { name unitPrice { amount } } } }"
+    again = await ann.data(lines_query, {"id": order["id"]})
     assert again["order"]["lines"] == [{"name": "Lamp", "unitPrice": {"amount": "50.00"}}]
 
 
@@ -123,8 +126,9 @@ async def test_refusals_write_nothing(gql: GraphQLClient, services: Services) ->
     [error] = refused["errors"]
     assert error["code"] == "INSUFFICIENT_STOCK" and "Lamp" in error["message"]
     assert await stock_of(services, pen) == 3  # allocated first, then rolled back
-    await execute(services, "UPDATE products SET stock = 5, status = 'archived' WHERE id = :id",
-                  id=lamp.id)  # fmt: skip
+    await execute(
+        services, "UPDATE products SET stock = 5, status = 'archived' WHERE id = :id", id=lamp.id
+    )
     assert [e["code"] for e in (await place(ann, "k"))["errors"]] == ["PRODUCT_UNAVAILABLE"]
     assert await count_rows(services, "orders") == 0
     assert await count_rows(services, "idempotency_keys") == 0
@@ -162,7 +166,8 @@ async def test_an_aborted_checkout_leaves_stock_untouched(
     )
     await execute(
         services,
-        f"CREATE TRIGGER {name} BEFORE INSERT ON outbox_emails FOR EACH ROW EXECUTE FUNCTION {name}()",
+        f"CREATE TRIGGER {name} BEFORE INSERT ON outbox_emails "
+        f"FOR EACH ROW EXECUTE FUNCTION {name}()",
     )
     try:
         body = await ann.post(PLACE, {"key": "k", "address": ADDRESS})
