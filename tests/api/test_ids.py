@@ -107,6 +107,16 @@ CASES = [
     Case("setUserRole", "admin", "setUserRole(id: $id, role: STAFF)", "id", "User", {}),
     Case("deactivateUser", "admin", "deactivateUser(id: $id)", "id", "User", {}),
     Case("activateUser", "admin", "activateUser(id: $id)", "id", "User", {}),
+    Case("addToCart.productId", "customer", "addToCart(input: {productId: $id, quantity: 1})",
+         "productId", "Product", {}),
+    Case("updateCartLine", "customer", "updateCartLine(input: {lineId: $id, quantity: 2})",
+         "lineId", "CartLine", {}),
+    Case("removeCartLine", "customer", "removeCartLine(lineId: $id)", "lineId", "CartLine", {}),
+    Case("cancelMyOrder", "customer", "cancelMyOrder(id: $id)", "id", "Order", {}),
+    Case("markOrderPaid", "staff", "markOrderPaid(id: $id)", "id", "Order", {}),
+    Case("fulfillOrder", "staff", 'fulfillOrder(input: {id: $id, trackingNumber: "T"})', "id",
+         "Order", {}),
+    Case("cancelOrder", "staff", "cancelOrder(input: {id: $id})", "id", "Order", {}),
 ]  # fmt: skip
 
 
@@ -161,6 +171,7 @@ QUERIES = [
     ("product", "query($id: ID!) { result: product(id: $id) { id } }"),
     ("category", "query($id: ID!) { result: category(id: $id) { id } }"),
     ("user", "query($id: ID!) { result: user(id: $id) { id } }"),
+    ("order", "query($id: ID!) { result: order(id: $id) { id } }"),
     ("categories.parentId",
      "query($id: ID!) { result: categories(parentId: $id) { edges { node { id } } } }"),
     ("products.categoryId",
@@ -172,6 +183,7 @@ EMPTY: dict[str, Any] = {
     "product": None,
     "category": None,
     "user": None,
+    "order": None,
     "categories.parentId": {"edges": []},
     "products.categoryId": {"edges": []},
 }
