@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 
 from app.settings import PROJECT_ROOT
-from bench import dataset, report, wrk
+from bench import dataset, orders, report, wrk
 from bench.queries import (
     LOOKUPS,
     QUERIES,
@@ -81,6 +81,8 @@ class Options:
     keep: bool
     record: bool
     reference_only: bool
+    orders_seconds: int
+    orders_only: bool
     queries: tuple[BenchQuery, ...]
     data_dir: Path
     dataset: dataset.DatasetArgs
@@ -106,6 +108,15 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         "--reference-only",
         action="store_true",
         help="measure only the reference endpoint (proves the harness before the API exists)",
+    )
+    parser.add_argument(
+        "--orders-seconds",
+        type=int,
+        default=10,
+        help="seconds per placeOrder workload (bench/orders.py); 0 skips them",
+    )
+    parser.add_argument(
+        "--orders-only", action="store_true", help="measure only the placeOrder workloads"
     )
     parser.add_argument(
         "--queries",
@@ -137,7 +148,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         keep=args.keep,
         record=args.record,
         reference_only=args.reference_only,
-        queries=tuple(by_name[name] for name in names),
+        orders_seconds=args.orders_seconds,
+        orders_only=args.orders_only,
+        queries=() if args.orders_only else tuple(by_name[name] for name in names),
         data_dir=args.data_dir,
         dataset=dataset.DatasetArgs(),
     )
@@ -359,8 +372,13 @@ def run(options: Options, stack: ExitStack) -> int:
                     sql_per_request=len(statements[query.name]),
                 )
             )
+        if options.orders_seconds > 0:
+            result.notes.append(measure_orders(api, servers, options))
         if not options.keep:
             api.stop()
+    if options.orders_only:
+        print("\n" + "\n".join(result.notes) + "\n", flush=True)
+        return record_orders_only(result, options)
 
     reference = reference_server(servers, options.workers, work_dir)
     log(f"starting the reference endpoint: {' '.join(reference.command)}")
@@ -411,6 +429,35 @@ def run(options: Options, stack: ExitStack) -> int:
         log(f"recorded in {shown(BENCHMARKS_MD)}")
     if options.keep:
         keep_running(servers, running)
+    return 0
+
+
+def measure_orders(api: Server, servers: dataset.Servers, options: Options) -> str:
+    log(f"placeOrder: {options.connections} clients, {options.orders_seconds}s per workload")
+    runs = asyncio.run(
+        orders.run_orders(
+            api.url,
+            servers.bench_url,
+            clients=options.connections,
+            seconds=options.orders_seconds,
+        )
+    )
+    for each in runs:
+        log(f"placeOrder / {each.name}: {each.per_second:.1f} orders/s, oversold: {each.oversell}")
+    return orders.render(runs)
+
+
+def record_orders_only(result: report.Report, options: Options) -> int:
+    load = os.getloadavg()
+    result.notes.append(
+        f"Load average after the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."
+    )
+    if options.record:
+        header = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else DOCS_HEADER
+        stamp = result.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = f"### {stamp} (placeOrder only)\n\n" + "\n\n".join(result.notes) + "\n"
+        report.append_markdown(BENCHMARKS_MD, section, header)
+        log(f"recorded in {shown(BENCHMARKS_MD)}")
     return 0
 
 

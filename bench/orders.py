@@ -1,0 +1,215 @@
+"""placeOrder under load: the order rows of `make bench`.
+
+Each of `clients` customers (accounts `bench-buyer-N@bench.local`, written to the bench
+database once, signed in through the API) loops: `addToCart` one unit, then `placeOrder` with a
+fresh idempotency key. Two workloads:
+
+- distinct: each client buys its own product (stock that never runs out): orders/s is the
+  throughput of independent checkouts;
+- hot: every client buys the same product, which holds `HOT_STOCK` units, until it is sold out
+  or the time is up: the worst case for the row lock, and the oversell check: the units sold
+  in orders must equal the stock that left the shelf, and the stock must not go below zero.
+
+Latencies are those of `placeOrder` alone (p50, p99, over every answer, refusals included).
+The client runs on the same machine as the servers, so it takes some of their CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+
+from bench import dataset
+
+PASSWORD = "bench buyer password 42"
+HOT_STOCK = 400
+HOT_SKU = "BENCH-ORDER-HOT"
+ADDRESS = {
+    "name": "Bench",
+    "line1": "1 Load St",
+    "city": "Perf",
+    "postalCode": "1",
+    "country": "US",
+}
+LOGIN = """mutation($e: String!, $p: String!) {
+  login(input: {email: $e, password: $p}) { accessToken errors { code } } }"""
+ADD = "mutation($p: ID!) { addToCart(input: {productId: $p, quantity: 1}) { errors { code } } }"
+PLACE = """mutation($k: String!, $a: AddressInput!) {
+  placeOrder(input: {idempotencyKey: $k, shippingAddress: $a}) {
+    order { number } errors { code } } }"""
+
+
+@dataclass
+class OrderRun:
+    name: str
+    seconds: float = 0.0
+    orders: int = 0
+    refused: int = 0  # INSUFFICIENT_STOCK: expected once the hot product is sold out
+    failures: int = 0  # anything else: errors, non-200 answers
+    latencies_ms: list[float] = field(default_factory=list)
+    oversell: str = "-"
+
+    @property
+    def per_second(self) -> float:
+        return self.orders / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else 0.0
+        return statistics.quantiles(self.latencies_ms, n=100)[int(fraction * 100) - 1]
+
+    def row(self) -> str:
+        return (
+            f"| {self.name} | {self.per_second:.1f} | {self.percentile(0.5):.1f} | "
+            f"{self.percentile(0.99):.1f} | {self.orders} | {self.refused} | {self.failures} | "
+            f"{self.oversell} |"
+        )
+
+
+TABLE_HEADER = (
+    "| placeOrder workload | orders/s | p50 ms | p99 ms | orders | sold out | failures | "
+    "oversold |\n|---|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def global_id(type_name: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
+    """Bench buyers (emails), one product per buyer, and the hot product (stock reset)."""
+    connection = await dataset.connect(url)
+    try:
+        emails = [f"bench-buyer-{n}@bench.local" for n in range(clients)]
+        existing = set(
+            await connection.fetchval(
+                "SELECT coalesce(array_agg(email), '{}') FROM users WHERE email = ANY($1)", emails
+            )
+        )
+        missing = [email for email in emails if email not in existing]
+        if missing:
+            password_hash = PasswordHasher().hash(PASSWORD)
+            await connection.executemany(
+                "INSERT INTO users (email, name, password_hash, role) "
+                "VALUES ($1, 'Bench', $2, 'customer')",
+                [(email, password_hash) for email in missing],
+            )
+        await connection.execute(
+            "DELETE FROM cart_lines WHERE cart_id IN (SELECT id FROM users WHERE email = ANY($1))",
+            emails,
+        )
+        products = []
+        for sku, stock in [
+            *((f"BENCH-ORDER-{n}", 10_000_000) for n in range(clients)),
+            (HOT_SKU, HOT_STOCK),
+        ]:
+            product_id = await connection.fetchval(
+                "INSERT INTO products (sku, name, slug, price, stock, status) "
+                "VALUES ($1, $1, lower($1), 9.99, $2, 'published') "
+                "ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, status = 'published' "
+                "RETURNING id",
+                sku,
+                stock,
+            )
+            products.append(int(product_id))
+        return emails, products[:-1], products[-1]
+    finally:
+        await connection.close()
+
+
+async def _post(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None
+) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    if response.status_code != 200:
+        return {"errors": [{"message": f"HTTP {response.status_code}"}]}
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
+    body = await _post(client, LOGIN, {"e": email, "p": PASSWORD}, None)
+    token = (body.get("data") or {}).get("login", {}).get("accessToken")
+    if not token:
+        raise RuntimeError(f"bench buyer {email} could not sign in: {body}")
+    return str(token)
+
+
+async def _buyer(
+    client: httpx.AsyncClient, token: str, product_id: int, deadline: float, run: OrderRun
+) -> None:
+    product = global_id("Product", product_id)
+    while time.monotonic() < deadline:
+        added = await _post(client, ADD, {"p": product}, token)
+        codes = [
+            e.get("code") for e in (added.get("data") or {}).get("addToCart", {}).get("errors", [])
+        ]
+        if "INSUFFICIENT_STOCK" in codes:
+            return  # sold out
+        if "errors" in added or codes:
+            run.failures += 1
+            return
+        started = time.perf_counter()
+        body = await _post(client, PLACE, {"k": str(uuid.uuid4()), "a": ADDRESS}, token)
+        run.latencies_ms.append((time.perf_counter() - started) * 1000)
+        payload = (body.get("data") or {}).get("placeOrder")
+        if payload and payload["order"]:
+            run.orders += 1
+        elif payload and [e["code"] for e in payload["errors"]] == ["INSUFFICIENT_STOCK"]:
+            run.refused += 1
+            await _post(client, "mutation { clearCart { errors { code } } }", {}, token)
+        else:
+            run.failures += 1
+
+
+async def run_orders(
+    api_url: str, bench_url: str, *, clients: int, seconds: float
+) -> list[OrderRun]:
+    emails, own_products, hot = await prepare(bench_url, clients)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as client:
+        tokens = [await _sign_in(client, email) for email in emails]
+        runs = []
+        for name, targets in (
+            ("distinct products", own_products),
+            ("one hot product", [hot] * clients),
+        ):
+            run = OrderRun(f"{name}, {clients} clients")
+            started = time.monotonic()
+            deadline = started + seconds
+            await asyncio.gather(
+                *(
+                    _buyer(client, token, target, deadline, run)
+                    for token, target in zip(tokens, targets, strict=True)
+                )
+            )
+            run.seconds = time.monotonic() - started
+            runs.append(run)
+    runs[1].oversell = await _oversell_check(bench_url, hot, runs[1].orders)
+    return runs
+
+
+async def _oversell_check(url: str, product_id: int, orders: int) -> str:
+    connection = await dataset.connect(url)
+    try:
+        stock = await connection.fetchval("SELECT stock FROM products WHERE id = $1", product_id)
+    finally:
+        await connection.close()
+    sold = HOT_STOCK - int(stock)
+    ok = stock >= 0 and sold == orders
+    return f"{'no' if ok else 'YES'} ({orders} orders, {sold} of {HOT_STOCK} units left the shelf)"
+
+
+def render(runs: list[OrderRun]) -> str:
+    return "\n".join([TABLE_HEADER, *(run.row() for run in runs)])
