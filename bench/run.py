@@ -314,7 +314,7 @@ def measure(
 def run(options: Options, stack: ExitStack) -> int:
     started = datetime.now(UTC)
     load_before = os.getloadavg()[0]
-    wrk_path = wrk.ensure_wrk()
+    wrk_path = "" if options.orders_only else wrk.ensure_wrk()
     work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="catalog-bench-")))
 
     servers = dataset.resolve_servers(options.data_dir)

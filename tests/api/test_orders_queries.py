@@ -117,21 +117,21 @@ async def test_staff_orders_filter_and_sort(
     await write_orders(services, bob_user, 3, status=OrderStatus.PAID)
     staff = await customer(gql, services, Role.STAFF)
 
-    async def numbers(**variables: Any) -> list[int]:
+    async def totals(**variables: Any) -> list[str]:
         data = await staff.data(ORDERS, variables)
         return [edge["node"]["total"]["amount"] for edge in data["orders"]["edges"]]
 
-    assert len(await numbers()) == 7
-    assert await numbers(filter={"status": "PAID"}) == ["12.00", "11.00", "10.00"]
+    assert len(await totals()) == 7
+    assert await totals(filter={"status": "PAID"}) == ["12.00", "11.00", "10.00"]
     by_email = {"customerEmail": ann_user.email.upper()}
-    assert await numbers(filter=by_email, sort={"field": "TOTAL", "descending": False}) == [
+    assert await totals(filter=by_email, sort={"field": "TOTAL", "descending": False}) == [
         "10.00",
         "11.00",
         "12.00",
         "13.00",
     ]
     window = {"placedFrom": EPOCH.isoformat(), "placedTo": (EPOCH + timedelta(hours=2)).isoformat()}
-    assert sorted(await numbers(filter=window)) == ["10.00", "10.00", "11.00", "11.00"]
+    assert sorted(await totals(filter=window)) == ["10.00", "10.00", "11.00", "11.00"]
     small, _ = await statements_for(staff, count_statements, ORDERS, {"first": 2})
     large, _ = await statements_for(staff, count_statements, ORDERS, {"first": 7})
     assert small == large, count_statements.statements
