@@ -353,11 +353,13 @@ def run(options: Options, stack: ExitStack) -> int:
         running.append(api)
         answers = precheck(api, options.queries, values, ours=True)
         our_listing = answers.get(REFERENCE_QUERY)
-        if our_listing is None:
+        if our_listing is None and not options.orders_only:
             our_listing = precheck(api, [reference_query], values, ours=True)[REFERENCE_QUERY]
         log("pre-check passed; counting SQL statements per request in-process")
-        statements = asyncio.run(
-            count_statements_in_process(servers, options.queries, values, work_dir)
+        statements = (
+            asyncio.run(count_statements_in_process(servers, options.queries, values, work_dir))
+            if options.queries
+            else {}
         )
         for query in options.queries:
             result.measurements.append(

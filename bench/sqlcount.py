@@ -53,6 +53,7 @@ async def count_statements(
         redis_url=redis_url,
         data_dir=data_dir,
         log_level="WARNING",
+        mail_transport="outbox",  # production refuses to start without a mail transport
         _env_file=None,
     )
     app = create_app(settings)
