@@ -1,6 +1,6 @@
 """placeOrder under load: the order rows of `make bench`.
 
-Each of `clients` customers (accounts `bench-buyer-N@bench.local`, written to the bench
+Each of `clients` customers (accounts `bench-buyer-N@bench.example.com`, written to the bench
 database once, signed in through the API) loops: `addToCart` one unit, then `placeOrder` with a
 fresh idempotency key. Two workloads:
 
@@ -88,7 +88,7 @@ async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
     """Bench buyers (emails), one product per buyer, and the hot product (stock reset)."""
     connection = await dataset.connect(url)
     try:
-        emails = [f"bench-buyer-{n}@bench.local" for n in range(clients)]
+        emails = [f"bench-buyer-{n}@bench.example.com" for n in range(clients)]
         existing = set(
             await connection.fetchval(
                 "SELECT coalesce(array_agg(email), '{}') FROM users WHERE email = ANY($1)", emails
@@ -113,7 +113,7 @@ async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
         ]:
             product_id = await connection.fetchval(
                 "INSERT INTO products (sku, name, slug, price, stock, status) "
-                "VALUES ($1, $1, lower($1), 9.99, $2, 'published') "
+                "VALUES ($1::text, $1::text, lower($1::text), 9.99, $2, 'published') "
                 "ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, status = 'published' "
                 "RETURNING id",
                 sku,
