@@ -150,7 +150,11 @@ async def seed_catalog(
     try:
         async with connection.transaction():
             if reset:
-                await connection.execute("TRUNCATE reviews, products, categories RESTART IDENTITY")
+                # Orders and carts name the products being replaced: they go with them.
+                await connection.execute(
+                    "TRUNCATE reviews, cart_lines, order_events, order_lines, idempotency_keys, "
+                    "orders, products, categories RESTART IDENTITY"
+                )
                 await connection.execute(
                     "DELETE FROM users WHERE lower(email) LIKE $1", SEEDED_USERS_PATTERN
                 )
