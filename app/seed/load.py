@@ -105,7 +105,8 @@ async def _refuse_unless_empty(connection: Any) -> None:
         listed = ", ".join(f"{count} {key.replace('_', ' ')}" for key, count in found.items())
         raise CatalogNotEmptyError(
             f"the catalog is not empty ({listed}); seeding writes fixed ids, so it needs empty "
-            "tables: pass --reset to delete the catalog, its reviews and the seeded users first"
+            "tables: pass --reset to delete the catalog, its reviews, orders and carts and the "
+            "seeded users first"
         )
 
 
