@@ -37,7 +37,7 @@ from tests.support.catalog import (
     walk_backward,
     walk_forward,
 )
-from tests.support.database import StatementCounter, empty_state
+from tests.support.database import StatementCounter, count_for, empty_state
 from tests.support.graphql import GraphQLClient, without_cost
 
 
@@ -102,14 +102,6 @@ query Categories($first: Int) {
   } } }
 }
 """
-
-
-async def count_for(
-    gql: GraphQLClient, counter: StatementCounter, query: str, variables: dict[str, Any]
-) -> tuple[int, Any]:
-    counter.statements.clear()
-    data = await gql.data(query, variables)
-    return counter.count, data
 
 
 def check_listing_page(connection: dict[str, Any], catalog: Catalog) -> None:

@@ -11,7 +11,7 @@ from db.orders import Order, OrderEvent, OrderLine, OrderStatus
 from db.users import Role, User
 from resolvers.context import Services
 from tests.support.catalog import execute, gid, new_user
-from tests.support.database import StatementCounter
+from tests.support.database import StatementCounter, count_for
 from tests.support.graphql import GraphQLClient
 from tests.support.orders import FULFILL, PAID, buy, customer, new_product
 
@@ -72,22 +72,14 @@ async def write_orders(services: Services, owner: User, count: int, **fields: An
     return ids
 
 
-async def statements_for(
-    client: GraphQLClient, counter: StatementCounter, query: str, variables: dict[str, Any]
-) -> tuple[int, Any]:
-    counter.statements.clear()
-    data = await client.data(query, variables)
-    return counter.count, data
-
-
 async def test_my_orders_pages_cost_the_same_statements_for_3_and_30(
     gql: GraphQLClient, services: Services, count_statements: StatementCounter
 ) -> None:
     user, token = await new_user(services)
     ann = gql.as_user(token)
     await write_orders(services, user, 35)
-    small, small_data = await statements_for(ann, count_statements, MY_ORDERS, {"first": 3})
-    large, large_data = await statements_for(ann, count_statements, MY_ORDERS, {"first": 30})
+    small, small_data = await count_for(ann, count_statements, MY_ORDERS, {"first": 3})
+    large, large_data = await count_for(ann, count_statements, MY_ORDERS, {"first": 30})
     assert len(small_data["myOrders"]["edges"]) == 3
     edges = large_data["myOrders"]["edges"]
     assert len(edges) == 30
@@ -132,8 +124,8 @@ async def test_staff_orders_filter_and_sort(
     ]
     window = {"placedFrom": EPOCH.isoformat(), "placedTo": (EPOCH + timedelta(hours=2)).isoformat()}
     assert sorted(await totals(filter=window)) == ["10.00", "10.00", "11.00", "11.00"]
-    small, _ = await statements_for(staff, count_statements, ORDERS, {"first": 2})
-    large, _ = await statements_for(staff, count_statements, ORDERS, {"first": 7})
+    small, _ = await count_for(staff, count_statements, ORDERS, {"first": 2})
+    large, _ = await count_for(staff, count_statements, ORDERS, {"first": 7})
     assert small == large, count_statements.statements
     ann = gql.as_user((await new_user(services))[1])
     body = await ann.post(ORDERS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import db.models  # noqa: F401  (every table, for truncation)
 from db.base import Base
+from tests.support.graphql import GraphQLClient
 
 
 async def empty_state(engine: AsyncEngine, redis: Redis) -> None:
@@ -26,3 +28,12 @@ class StatementCounter:
     @property
     def count(self) -> int:
         return len(self.statements)
+
+
+async def count_for(
+    gql: GraphQLClient, counter: StatementCounter, query: str, variables: dict[str, Any]
+) -> tuple[int, Any]:
+    """The statements one request of `query` runs, and its data."""
+    counter.statements.clear()
+    data = await gql.data(query, variables)
+    return counter.count, data
