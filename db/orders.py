@@ -15,7 +15,7 @@ rather than refused (the order it led to stays).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import Base, created_at_column
 from db.global_ids import GlobalId
 from db.values import Money
+
+# A checkout key is honoured this long; then it may be used for a new order (and is purged).
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 
 # Human-readable order numbers: sequential, never reused, not the primary key.
 ORDER_NUMBERS = Sequence("order_numbers", start=1000, metadata=Base.metadata)

@@ -1,4 +1,4 @@
-"""Housekeeping: drop what has expired, so auth tables do not grow forever."""
+"""Housekeeping: drop what has expired, so auth tables and checkout keys do not grow forever."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_
 
+from db.orders import IDEMPOTENCY_KEY_LIFETIME, IdempotencyKey
 from db.session import SessionFactory
 from db.users import AuthSession, PasswordResetRequest, PasswordResetToken, RefreshToken
 
@@ -47,3 +48,16 @@ async def purge_expired_auth(ctx: dict[str, Any]) -> dict[str, int]:
     }
     logger.info("purged expired auth rows: %s", counts)
     return counts
+
+
+async def purge_expired_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Drop checkout keys past their lifetime (their orders stay)."""
+    sessions: SessionFactory = ctx["sessions"]
+    cutoff = datetime.now(UTC) - IDEMPOTENCY_KEY_LIFETIME
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
+        )
+    count: int = result.rowcount  # type: ignore[attr-defined]
+    logger.info("purged %s expired idempotency key(s)", count)
+    return count

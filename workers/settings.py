@@ -12,7 +12,7 @@ from typing import ClassVar
 from arq import cron, func
 
 from workers.emails import MAX_ATTEMPTS, send_email, sweep_outbox
-from workers.housekeeping import purge_expired_auth
+from workers.housekeeping import purge_expired_auth, purge_expired_idempotency_keys
 from workers.password_resets import process_password_reset, sweep_password_resets
 
 
@@ -25,6 +25,7 @@ class WorkerSettings:
         cron(sweep_outbox, second={15}, run_at_startup=True, unique=True),
         cron(sweep_password_resets, second={45}, run_at_startup=True, unique=True),
         cron(purge_expired_auth, hour={3}, minute={17}, second={0}, unique=True),
+        cron(purge_expired_idempotency_keys, minute={41}, second={0}, unique=True),
     ]
     job_timeout = 60
     keep_result = 3600

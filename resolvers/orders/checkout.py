@@ -19,12 +19,20 @@ import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import Product, ProductStatus
-from db.orders import CartLine, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from db.orders import (
+    IDEMPOTENCY_KEY_LIFETIME,
+    CartLine,
+    IdempotencyKey,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from db.users import User
 from resolvers.context import Config, Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, user_error
@@ -41,7 +49,6 @@ from workers import templates
 from workers.events import publish_products_changed
 from workers.outbox import add_email, dispatch_emails
 
-KEY_LIFETIME = text("interval '24 hours'")
 CENT = Decimal("0.01")
 
 
@@ -76,7 +83,7 @@ async def claim_key(
         .on_conflict_do_update(
             index_elements=[IdempotencyKey.customer_id, IdempotencyKey.key],
             set_={"cart_hash": content_hash, "order_id": None, "created_at": func.now()},
-            where=IdempotencyKey.created_at < func.now() - KEY_LIFETIME,
+            where=IdempotencyKey.created_at < func.now() - IDEMPOTENCY_KEY_LIFETIME,
         )
         .returning(IdempotencyKey.key)
     )

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db.orders import IDEMPOTENCY_KEY_LIFETIME, IdempotencyKey
 from db.users import AuthSession, PasswordResetRequest, PasswordResetToken, RefreshToken, User
 from resolvers.context import Services
 from tests.support.database import empty_state
@@ -19,6 +20,7 @@ from workers.housekeeping import (
     KEEP_ENDED_SESSIONS,
     KEEP_PROCESSED_RESET_REQUESTS,
     purge_expired_auth,
+    purge_expired_idempotency_keys,
 )
 
 HOUR = timedelta(hours=1)
@@ -225,3 +227,20 @@ async def test_purges_reset_requests_processed_long_ago_and_keeps_pending_ones(
     async with services.sessions() as session:
         left = set((await session.execute(select(PasswordResetRequest.email))).scalars())
     assert left == {"recent@example.com", "pending@example.com"}
+
+
+@pytest.mark.usefixtures("clean")
+async def test_purges_checkout_keys_past_their_day(services: Services) -> None:
+    customer = await add_user(services, "buyer")
+    now = datetime.now(UTC)
+    async with services.sessions() as session:
+        for key, age in (("old", IDEMPOTENCY_KEY_LIFETIME + HOUR), ("new", HOUR)):
+            created = now - age
+            session.add(
+                IdempotencyKey(customer_id=customer.id, key=key, cart_hash="x", created_at=created)
+            )
+        await session.commit()
+    assert await purge_expired_idempotency_keys(ctx(services)) == 1
+    async with services.sessions() as session:
+        left = (await session.execute(select(IdempotencyKey.key))).scalars().all()
+    assert left == ["new"]
