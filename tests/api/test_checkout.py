@@ -3,13 +3,17 @@ and a transaction aborted after allocation leaving stock untouched."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from decimal import Decimal
 
+from graphql import OperationDefinitionNode, parse, print_ast, validate
 from sqlalchemy import text
 
+from app.settings import PROJECT_ROOT
 from db.catalog import ProductStatus
 from resolvers.context import Services
+from schema.root import schema
 from tests.support.catalog import execute
 from tests.support.graphql import GraphQLClient
 from tests.support.orders import (
@@ -192,3 +196,19 @@ async def test_unpublished_products_cannot_be_bought(
     draft = await new_product(services, status=ProductStatus.DRAFT)
     assert [e["code"] for e in (await add(staff, draft))["errors"]] == ["NOT_FOUND"]
     assert Decimal(draft.price) == Decimal("10.00")
+
+
+def test_the_readme_walkthrough_matches_the_schema() -> None:
+    """Every operation of README's "A checkout from GraphiQL" validates against the schema."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    start = readme.index("### A checkout from GraphiQL")
+    [block] = re.findall(r"```graphql\n(.*?)```", readme[start:], re.DOTALL)[:1]
+    operations = [
+        definition
+        for definition in parse(block).definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    assert len(operations) >= 9
+    for operation in operations:
+        document = parse(print_ast(operation))
+        assert validate(schema._schema, document) == [], print_ast(operation)
