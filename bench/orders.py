@@ -24,10 +24,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped,unused-ignore]
 import httpx
 from argon2 import PasswordHasher
 
 from bench import dataset
+from bench.reference import asyncpg_dsn
 
 PASSWORD = "bench buyer password 42"
 HOT_STOCK = 400
@@ -41,7 +43,10 @@ ADDRESS = {
 }
 LOGIN = """mutation($e: String!, $p: String!) {
   login(input: {email: $e, password: $p}) { accessToken errors { code } } }"""
-ADD = "mutation($p: ID!) { addToCart(input: {productId: $p, quantity: 1}) { errors { code } } }"
+FILL_CART = (
+    "INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES ($1, $2, 1) "
+    "ON CONFLICT (cart_id, product_id) DO NOTHING"
+)
 PLACE = """mutation($k: String!, $a: AddressInput!) {
   placeOrder(input: {idempotencyKey: $k, shippingAddress: $a}) {
     order { number } errors { code } } }"""
@@ -84,8 +89,9 @@ def global_id(type_name: str, key: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
 
 
-async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
-    """Bench buyers (emails), one product per buyer, and the hot product (stock reset)."""
+async def prepare(url: str, clients: int) -> tuple[list[tuple[int, str]], list[int], int]:
+    """Bench buyers (ids, emails) with empty carts, one product per buyer, and the hot product
+    (stock reset)."""
     connection = await dataset.connect(url)
     try:
         emails = [f"bench-buyer-{n}@bench.example.com" for n in range(clients)]
@@ -102,9 +108,17 @@ async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
                 "VALUES ($1, 'Bench', $2, 'customer')",
                 [(email, password_hash) for email in missing],
             )
+        buyers = [
+            (int(row["id"]), str(row["email"]))
+            for row in await connection.fetch(
+                "SELECT id, email FROM users WHERE email = ANY($1) ORDER BY id", emails
+            )
+        ]
+        ids = [buyer_id for buyer_id, _ in buyers]
+        await connection.execute("DELETE FROM cart_lines WHERE cart_id = ANY($1)", ids)
         await connection.execute(
-            "DELETE FROM cart_lines WHERE cart_id IN (SELECT id FROM users WHERE email = ANY($1))",
-            emails,
+            "INSERT INTO carts (customer_id) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING",
+            ids,
         )
         products = []
         for sku, stock in [
@@ -120,7 +134,7 @@ async def prepare(url: str, clients: int) -> tuple[list[str], list[int], int]:
                 stock,
             )
             products.append(int(product_id))
-        return emails, products[:-1], products[-1]
+        return buyers, products[:-1], products[-1]
     finally:
         await connection.close()
 
@@ -147,19 +161,16 @@ async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
 
 
 async def _buyer(
-    client: httpx.AsyncClient, token: str, product_id: int, deadline: float, run: OrderRun
+    client: httpx.AsyncClient,
+    carts: Any,
+    buyer: tuple[int, str],
+    product_id: int,
+    deadline: float,
+    run: OrderRun,
 ) -> None:
-    product = global_id("Product", product_id)
+    buyer_id, token = buyer
     while time.monotonic() < deadline:
-        added = await _post(client, ADD, {"p": product}, token)
-        codes = [
-            e.get("code") for e in (added.get("data") or {}).get("addToCart", {}).get("errors", [])
-        ]
-        if "INSUFFICIENT_STOCK" in codes:
-            return  # sold out
-        if "errors" in added or codes:
-            run.failures += 1
-            return
+        await carts.execute(FILL_CART, buyer_id, product_id)
         started = time.perf_counter()
         body = await _post(client, PLACE, {"k": str(uuid.uuid4()), "a": ADDRESS}, token)
         run.latencies_ms.append((time.perf_counter() - started) * 1000)
@@ -168,34 +179,39 @@ async def _buyer(
             run.orders += 1
         elif payload and [e["code"] for e in payload["errors"]] == ["INSUFFICIENT_STOCK"]:
             run.refused += 1
-            await _post(client, "mutation { clearCart { errors { code } } }", {}, token)
+            return  # sold out
         else:
             run.failures += 1
+            return
 
 
 async def run_orders(
     api_url: str, bench_url: str, *, clients: int, seconds: float
 ) -> list[OrderRun]:
-    emails, own_products, hot = await prepare(bench_url, clients)
+    buyers, own_products, hot = await prepare(bench_url, clients)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as client:
-        tokens = [await _sign_in(client, email) for email in emails]
-        runs = []
-        for name, targets in (
-            ("distinct products", own_products),
-            ("one hot product", [hot] * clients),
-        ):
-            run = OrderRun(f"{name}, {clients} clients")
-            started = time.monotonic()
-            deadline = started + seconds
-            await asyncio.gather(
-                *(
-                    _buyer(client, token, target, deadline, run)
-                    for token, target in zip(tokens, targets, strict=True)
+    carts = await asyncpg.create_pool(asyncpg_dsn(bench_url), min_size=4, max_size=4)
+    try:
+        async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as client:
+            signed_in = [(buyer_id, await _sign_in(client, email)) for buyer_id, email in buyers]
+            runs = []
+            for name, targets in (
+                ("distinct products", own_products),
+                ("one hot product", [hot] * clients),
+            ):
+                run = OrderRun(f"{name}, {clients} clients")
+                started = time.monotonic()
+                deadline = started + seconds
+                await asyncio.gather(
+                    *(
+                        _buyer(client, carts, buyer, target, deadline, run)
+                        for buyer, target in zip(signed_in, targets, strict=True)
+                    )
                 )
-            )
-            run.seconds = time.monotonic() - started
-            runs.append(run)
+                run.seconds = time.monotonic() - started
+                runs.append(run)
+    finally:
+        await carts.close()
     runs[1].oversell = await _oversell_check(bench_url, hot, runs[1].orders)
     return runs
 
