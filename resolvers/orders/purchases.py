@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.catalog import Product
 from db.orders import Order, OrderLine, OrderStatus
 from db.reviews import Review
 
@@ -27,8 +28,18 @@ async def bought(session: AsyncSession, customer_id: int, product_id: int) -> bo
 
 
 async def verify_reviews_of(session: AsyncSession, order_id: int, customer_id: int) -> None:
-    """The order was fulfilled: its customer's reviews of its products are verified now."""
+    """The order was fulfilled: its customer's reviews of its products are verified now.
+
+    The products are locked first (FOR SHARE, in id order), as review writes lock them
+    (resolvers.reviews.ratings.lock_product): a review being added meanwhile is either
+    committed before this UPDATE reads, or its `bought` check runs after this commits."""
     products = select(OrderLine.product_id).where(OrderLine.order_id == order_id)
+    await session.execute(
+        select(Product.id)
+        .where(Product.id.in_(products))
+        .order_by(Product.id)
+        .with_for_update(read=True)
+    )
     await session.execute(
         update(Review)
         .where(
