@@ -452,7 +452,8 @@ def measure_orders(api: Server, servers: dataset.Servers, options: Options) -> s
 def record_orders_only(result: report.Report, options: Options) -> int:
     load = os.getloadavg()
     result.notes.append(
-        f"Load average after the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}."
+        f"Load average after the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; commit "
+        f"{report.git_revision(PROJECT_ROOT)}, {report.machine_description(cpu_count())}."
     )
     if options.record:
         header = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else DOCS_HEADER
