@@ -22,6 +22,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
@@ -34,6 +35,7 @@ from bench.reference import asyncpg_dsn
 PASSWORD = "bench buyer password 42"
 HOT_STOCK = 400
 HOT_SKU = "BENCH-ORDER-HOT"
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 ADDRESS = {
     "name": "Bench",
     "line1": "1 Load St",
@@ -126,12 +128,14 @@ async def prepare(url: str, clients: int) -> tuple[list[tuple[int, str]], list[i
             (HOT_SKU, HOT_STOCK),
         ]:
             product_id = await connection.fetchval(
-                "INSERT INTO products (sku, name, slug, price, stock, status) "
-                "VALUES ($1::text, $1::text, lower($1::text), 9.99, $2, 'published') "
-                "ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, status = 'published' "
-                "RETURNING id",
+                # Created long ago: newest-first pages (the measured listing) never show them.
+                "INSERT INTO products (sku, name, slug, price, stock, status, created_at) "
+                "VALUES ($1::text, $1::text, lower($1::text), 9.99, $2, 'published', $3) "
+                "ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, status = 'published', "
+                "created_at = excluded.created_at RETURNING id",
                 sku,
                 stock,
+                LONG_AGO,
             )
             products.append(int(product_id))
         return buyers, products[:-1], products[-1]

@@ -325,6 +325,9 @@ def run(options: Options, stack: ExitStack) -> int:
             servers.admin_url, servers.bench_url, options.dataset, skip_seed=options.skip_seed
         )
     )
+    if options.orders_seconds > 0 and not options.reference_only:
+        # Before any answer is taken, so ours and the reference's see the same products.
+        asyncio.run(orders.prepare(servers.bench_url, options.connections))
     counts = asyncio.run(dataset.dataset_counts(servers.bench_url))
     log("dataset: " + ", ".join(f"{value} {key}" for key, value in counts.items()))
     reference_query = next(q for q in QUERIES if q.name == REFERENCE_QUERY)

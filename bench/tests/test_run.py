@@ -31,7 +31,10 @@ def bench_env(servers: Servers, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     return tmp_path
 
 
-SHORT = ["--duration", "1", "--warmup", "1", "--connections", "4", "--workers", "1"]
+SHORT = [
+    *("--duration", "1", "--warmup", "1", "--connections", "4", "--workers", "1"),
+    *("--orders-seconds", "1"),
+]
 
 
 def test_reference_only(bench_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,6 +65,7 @@ def test_full_run(bench_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "pre-check passed" in out
     assert "the reference's listing answer matches ours" in out
     assert "listing throughput:" in out
+    assert "| one hot product, 4 clients |" in out
     (saved,) = (bench_env / "results").glob("*.json")
     data = json.loads(saved.read_text())
     assert [m["name"] for m in data["measurements"]] == ["flat", "listing"]
