@@ -393,7 +393,7 @@ def run(options: Options, stack: ExitStack) -> int:
     reference_answer = precheck(reference, [reference_query], values, ours=False)[REFERENCE_QUERY]
     if our_listing is not None:
         difference = report.first_difference(
-            our_listing, reference_answer, ignore=frozenset({"endCursor"})
+            our_listing, reference_answer, ignore=frozenset({"endCursor", "extensions"})
         )
         if difference:
             note = (
