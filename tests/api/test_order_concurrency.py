@@ -17,27 +17,24 @@ from tests.support.orders import (
     PLACE,
     add,
     buy,
+    buyers,
     count_rows,
     customer,
+    fill_carts,
     new_product,
     place,
     stock_of,
 )
 
 
-async def _customers(gql: GraphQLClient, services: Services, n: int) -> list[GraphQLClient]:
-    return list(await asyncio.gather(*(customer(gql, services) for _ in range(n))))
-
-
 async def test_fifty_buyers_of_ten_units_make_ten_orders(
     gql: GraphQLClient, services: Services
 ) -> None:
     lamp = await new_product(services, stock=10, name="Lamp")
-    buyers = await _customers(gql, services, 50)
-    for buyer in buyers:
-        assert (await add(buyer, lamp))["errors"] == []
+    people = await buyers(gql, services, 50)
+    await fill_carts(services, [(user_id, lamp.id, 1) for user_id, _ in people])
     bodies = await asyncio.gather(
-        *(buyer.post(PLACE, {"key": "k", "address": ADDRESS}) for buyer in buyers)
+        *(buyer.post(PLACE, {"key": "k", "address": ADDRESS}) for _, buyer in people)
     )
     assert all("errors" not in body for body in bodies), [b for b in bodies if "errors" in b][:1]
     payloads = [body["data"]["placeOrder"] for body in bodies]
@@ -52,12 +49,13 @@ async def test_fifty_buyers_of_ten_units_make_ten_orders(
 async def test_opposite_line_orders_never_deadlock(gql: GraphQLClient, services: Services) -> None:
     first = await new_product(services, stock=100)
     second = await new_product(services, stock=100)
-    buyers = await _customers(gql, services, 20)
-    for index, buyer in enumerate(buyers):
+    people = await buyers(gql, services, 20)
+    lines = []
+    for index, (user_id, _) in enumerate(people):
         pair = (first, second) if index % 2 else (second, first)
-        for product in pair:
-            assert (await add(buyer, product, 3))["errors"] == []
-    payloads = await asyncio.gather(*(place(buyer) for buyer in buyers))
+        lines += [(user_id, product.id, 3) for product in pair]
+    await fill_carts(services, lines)
+    payloads = await asyncio.gather(*(place(buyer) for _, buyer in people))
     assert all(p["errors"] == [] for p in payloads), payloads
     assert await stock_of(services, first) == 40
     assert await stock_of(services, second) == 40
@@ -81,8 +79,8 @@ async def test_cancel_racing_fulfil_and_cancel_has_one_winner(
 ) -> None:
     staff = await customer(gql, services, Role.STAFF)
     lamp = await new_product(services, stock=10)
-    buyers = await _customers(gql, services, 6)
-    order_ids = [(await buy(buyer, lamp, 1))["order"]["id"] for buyer in buyers]
+    people = await buyers(gql, services, 6)
+    order_ids = [(await buy(buyer, lamp, 1))["order"]["id"] for _, buyer in people]
     assert await stock_of(services, lamp) == 4
     for order_id in order_ids:
         assert (await staff.data(PAID, {"id": order_id}))["markOrderPaid"]["errors"] == []

@@ -3,6 +3,7 @@ documents a storefront sends for cart and checkout."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -94,6 +95,33 @@ async def customer(
     """A signed-in client of a new account written straight to the database (no hashing)."""
     _, token = await new_user(services, role)
     return gql.as_user(token)
+
+
+async def buyers(
+    gql: GraphQLClient, services: Services, count: int
+) -> list[tuple[int, GraphQLClient]]:
+    """`count` signed-in customers (user id, client), written straight to the database."""
+    made = await asyncio.gather(*(new_user(services) for _ in range(count)))
+    return [(user.id, gql.as_user(token)) for user, token in made]
+
+
+async def fill_carts(services: Services, lines: list[tuple[int, int, int]]) -> None:
+    """Cart lines (customer id, product id, quantity) written straight to the database, in the
+    order given: what many `addToCart` calls would leave, without their requests."""
+    async with services.sessions() as session:
+        await session.execute(
+            text(
+                "INSERT INTO carts (customer_id) SELECT DISTINCT unnest(CAST(:c AS bigint[])) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"c": [customer for customer, _, _ in lines]},
+        )
+        for customer, product, quantity in lines:
+            await session.execute(
+                text("INSERT INTO cart_lines (cart_id, product_id, quantity) VALUES (:c, :p, :q)"),
+                {"c": customer, "p": product, "q": quantity},
+            )
+        await session.commit()
 
 
 async def stock_of(services: Services, product: Product) -> int:
