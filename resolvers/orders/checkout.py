@@ -36,6 +36,7 @@ from db.orders import (
 from db.users import User
 from resolvers.context import Config, Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, user_error
+from resolvers.orders.announce import announce
 from resolvers.orders.cart import lock_cart
 from resolvers.orders.input import (
     MAX_NOTE_LENGTH,
@@ -46,8 +47,7 @@ from resolvers.orders.input import (
 )
 from resolvers.results import Outcome
 from workers import templates
-from workers.events import publish_products_changed
-from workers.outbox import add_email, dispatch_emails
+from workers.outbox import add_email
 
 CENT = Decimal("0.01")
 
@@ -206,8 +206,7 @@ async def place_order(
         await session.execute(delete(CartLine).where(CartLine.cart_id == user.id))
         email = await add_email(session, **_confirmation(user, order, allocated))
         await session.commit()
-    await dispatch_emails(ctx.services.redis, [email.id])
-    await publish_products_changed(ctx.services.redis, [line.product_id for line in allocated])
+    await announce(ctx.services.redis, email.id, [line.product_id for line in allocated])
     return Outcome(order)
 
 

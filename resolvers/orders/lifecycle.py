@@ -20,13 +20,13 @@ from db.users import User
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import key_of
+from resolvers.orders.announce import announce
 from resolvers.orders.input import MAX_REASON_LENGTH, MAX_TRACKING_LENGTH, clean_text
 from resolvers.orders.purchases import verify_reviews_of
 from resolvers.results import Outcome
 from resolvers.text import clean_line
 from workers import templates
-from workers.events import publish_products_changed
-from workers.outbox import add_email, dispatch_emails
+from workers.outbox import add_email
 
 ALLOWED_FROM: dict[OrderStatus, tuple[OrderStatus, ...]] = {
     OrderStatus.PAID: (OrderStatus.PLACED,),
@@ -123,8 +123,7 @@ async def change_status(ctx: Context, actor: User, order_id: str, change: Change
             session, kind=text.kind, to=customer.email, subject=text.subject, body=text.body
         )
         await session.commit()
-    await dispatch_emails(ctx.services.redis, [email.id])
-    await publish_products_changed(ctx.services.redis, restocked)
+    await announce(ctx.services.redis, email.id, restocked)
     return Outcome(order)
 
 

@@ -8,6 +8,7 @@ import secrets
 from decimal import Decimal
 
 from graphql import OperationDefinitionNode, parse, print_ast, validate
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from app.settings import PROJECT_ROOT
@@ -27,6 +28,8 @@ from tests.support.orders import (
     place,
     stock_of,
 )
+from workers.events import PRODUCTS_CHANNEL, decode_ids
+from workers.outbox import send_email_job_id
 
 
 async def test_checkout_places_an_order_with_exact_totals(
@@ -212,3 +215,26 @@ def test_the_readme_walkthrough_matches_the_schema() -> None:
     for operation in operations:
         document = parse(print_ast(operation))
         assert validate(schema._schema, document) == [], print_ast(operation)
+
+
+async def test_after_commit_the_email_is_queued_and_the_stock_change_announced(
+    gql: GraphQLClient, services: Services, redis: Redis
+) -> None:
+    ann = await customer(gql, services)
+    lamp = await new_product(services, stock=3)
+    await add(ann, lamp)
+    listener = redis.pubsub()
+    await listener.subscribe(PRODUCTS_CHANNEL)
+    try:
+        assert (await place(ann))["errors"] == []
+        message = None
+        for _ in range(50):
+            message = await listener.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message is not None:
+                break
+    finally:
+        await listener.aclose()  # type: ignore[no-untyped-call]
+    assert message is not None and decode_ids(message["data"]) == [lamp.id]
+    async with services.sessions() as session:
+        email_id = (await session.execute(text("SELECT id FROM outbox_emails"))).scalar_one()
+    assert await redis.exists(f"arq:job:{send_email_job_id(email_id)}")
