@@ -1,7 +1,8 @@
 """placeOrder: turn the customer's cart into an order, in one transaction, never overselling.
 
 The steps, all in one transaction:
-1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time.
+1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time; then
+   read its lines by deleting them.
 2. Claim the idempotency key: INSERT … ON CONFLICT on (customer, key). A key in use returns
    its order (the cart was emptied by it) or, with different cart content, is refused; a
    concurrent request with the same key waits on the row lock of the first one's insert.
@@ -9,7 +10,8 @@ The steps, all in one transaction:
    product id order, so two orders can never deadlock each other. The first line that cannot
    be allocated fails the order and the transaction is rolled back: nothing is written.
 4. Write the order with lines snapshotting SKU, name and price (exact decimals), its first
-   event, empty the cart, and add the confirmation email to the outbox.
+   event, and add the confirmation email to the outbox. (The cart was emptied in step 1 by
+   the DELETE … RETURNING that read it; a refusal rolls that back with everything else.)
 After the commit: enqueue the email and announce the stock changes (workers.events).
 """
 
@@ -154,14 +156,18 @@ async def place_order(
         return Outcome.refused(*errors)
     async with ctx.writer() as session:
         await lock_cart(session, user.id)
-        lines = [
-            (row.id, row.product_id, row.quantity)
-            for row in await session.execute(
-                select(CartLine.id, CartLine.product_id, CartLine.quantity)
-                .where(CartLine.cart_id == user.id)
-                .order_by(CartLine.product_id)
-            )
-        ]
+        # Emptying the cart reads it: any refusal below rolls the DELETE back.
+        lines = sorted(
+            (
+                (row.id, row.product_id, row.quantity)
+                for row in await session.execute(
+                    delete(CartLine)
+                    .where(CartLine.cart_id == user.id)
+                    .returning(CartLine.id, CartLine.product_id, CartLine.quantity)
+                )
+            ),
+            key=lambda line: line[1],
+        )
         content_hash = cart_hash(lines)
         used = await claim_key(session, user.id, clean, content_hash)
         if used is not None:
@@ -203,7 +209,6 @@ async def place_order(
             .where(IdempotencyKey.customer_id == user.id, IdempotencyKey.key == clean)
             .values(order_id=order.id)
         )
-        await session.execute(delete(CartLine).where(CartLine.cart_id == user.id))
         email = await add_email(session, **_confirmation(user, order, allocated))
         await session.commit()
     await announce(ctx.services.redis, email.id, [line.product_id for line in allocated])
