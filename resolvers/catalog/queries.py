@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import with_expression
 
 from db.catalog import Category, Product, ProductStatus
+from db.catalog_rules import MAX_PRICE
 from db.reviews import Review
-from resolvers.catalog.input import MAX_PRICE
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden
 from resolvers.ids import key_of

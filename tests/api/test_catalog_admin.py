@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from db import catalog_rules as catalog_input
+from db import slugs
 from db.catalog import Product
 from db.reviews import Review
 from db.users import Role, User
 from resolvers.catalog import categories as categories_admin
-from resolvers.catalog import input as catalog_input
 from resolvers.catalog import products as products_admin
-from resolvers.catalog import slugs
 from resolvers.context import Services
 from tests.support.graphql import GraphQLClient, SignUp
 
