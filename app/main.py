@@ -49,6 +49,7 @@ def resolver_config(settings: Settings) -> Config:
         login_failure_window_seconds=settings.login_failure_window_seconds,
         registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
+        job_max_attempts=settings.job_max_attempts,
     )
 
 

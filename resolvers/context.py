@@ -23,6 +23,7 @@ from resolvers.loaders import Loaders, create_loaders
 from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
 from resolvers.viewer import ANONYMOUS, Viewer
+from workers.files import FileStore, PostgresFileStore
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Config:
     login_failure_window_seconds: int
     registrations_per_address_per_hour: int
     review_banned_words: tuple[str, ...]
+    # Jobs and files (see README "Jobs")
+    job_max_attempts: int = 5
+    download_link_lifetime: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ class Services:
     # The general Redis connection: arq's queue, throttles.
     redis: ArqRedis
     signer: TokenSigner
+
+    @cached_property
+    def files(self) -> FileStore:
+        """Uploaded and generated files (in PostgreSQL)."""
+        return PostgresFileStore(self.sessions, self.readers)
 
     @cached_property
     def throttle(self) -> Throttle:

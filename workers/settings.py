@@ -13,6 +13,8 @@ from arq import cron, func
 
 from workers.emails import MAX_ATTEMPTS, send_email, sweep_outbox
 from workers.housekeeping import purge_expired_auth
+from workers.jobs.outbox import sweep_jobs
+from workers.jobs.runner import run_job
 from workers.password_resets import process_password_reset, sweep_password_resets
 
 
@@ -20,10 +22,14 @@ class WorkerSettings:
     functions: ClassVar = [
         func(send_email, max_tries=MAX_ATTEMPTS),
         func(process_password_reset, max_tries=MAX_ATTEMPTS),
+        # The runner counts attempts in the jobs table (max_attempts) and retries by enqueueing
+        # a new arq job: arq itself runs each one once. Imports and exports may take hours.
+        func(run_job, max_tries=1, timeout=6 * 3600),
     ]
     cron_jobs: ClassVar = [
         cron(sweep_outbox, second={15}, run_at_startup=True, unique=True),
         cron(sweep_password_resets, second={45}, run_at_startup=True, unique=True),
+        cron(sweep_jobs, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),
         cron(purge_expired_auth, hour={3}, minute={17}, second={0}, unique=True),
     ]
     job_timeout = 60
