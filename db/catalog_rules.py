@@ -162,6 +162,8 @@ INVALID_PRICE = "INVALID_PRICE"
 INVALID_CURRENCY = "INVALID_CURRENCY"
 INVALID_URL = "INVALID_URL"
 
+PRICE_PROBLEM = f"Price must be between 0 and {MAX_PRICE}, with at most 2 decimal places."
+STOCK_PROBLEM = f"Stock must be between 0 and {MAX_STOCK}."
 DESCRIPTION_PROBLEM = (
     f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters, without control characters."
 )
@@ -254,13 +256,7 @@ def check_product_fields(fields: ProductFields) -> tuple[ProductFields, list[Pro
     if fields.price is not None:
         cleaned["price"] = clean_price(fields.price)
         if cleaned["price"] is None:
-            problems.append(
-                Problem(
-                    "price",
-                    INVALID_PRICE,
-                    f"Price must be between 0 and {MAX_PRICE}, with at most 2 decimal places.",
-                )
-            )
+            problems.append(Problem("price", INVALID_PRICE, PRICE_PROBLEM))
     if fields.currency is not None:
         cleaned["currency"] = clean_currency(fields.currency)
         if cleaned["currency"] is None:
@@ -272,9 +268,7 @@ def check_product_fields(fields: ProductFields) -> tuple[ProductFields, list[Pro
                 )
             )
     if fields.stock is not None and not is_stock(fields.stock):
-        problems.append(
-            Problem("stock", INVALID_INPUT, f"Stock must be between 0 and {MAX_STOCK}.")
-        )
+        problems.append(Problem("stock", INVALID_INPUT, STOCK_PROBLEM))
     if fields.description is not None:
         cleaned["description"] = clean_multiline(fields.description, MAX_DESCRIPTION_LENGTH)
         if cleaned["description"] is None:

@@ -5,6 +5,7 @@ from db.catalog import Category, Product, ProductStatus
 from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
 from db.files import FileChunk, StoredFile
+from db.imports import ImportRow
 from db.jobs import Job, JobError, JobKind, JobStatus
 from db.reviews import Review, ReviewStatus
 from db.users import (
@@ -22,6 +23,7 @@ __all__ = [
     "Category",
     "EmailStatus",
     "FileChunk",
+    "ImportRow",
     "Job",
     "JobError",
     "JobKind",

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from arq import cron, func
 
+import workers.imports.job  # noqa: F401  (registers the IMPORT_PRODUCTS handler)
 from workers.emails import MAX_ATTEMPTS, send_email, sweep_outbox
 from workers.housekeeping import purge_expired_auth
 from workers.jobs.outbox import sweep_jobs
