@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.cors import Cors
+from app.downloads import download_file
 from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
 from app.logs import RequestIdMiddleware
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/files/{token}", download_file, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/favicon.ico", favicon, methods=["GET"]),
