@@ -51,6 +51,7 @@ def resolver_config(settings: Settings) -> Config:
         registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
         job_max_attempts=settings.job_max_attempts,
+        max_import_rows=settings.max_import_rows,
     )
 
 

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30, gt=0)
     job_heartbeat_seconds: float = Field(default=5, gt=0)
     job_retry_base_seconds: float = Field(default=5, ge=0)
+    # Product import (README "Importing products"): product rows per file at most.
+    max_import_rows: int = Field(default=1_000_000, ge=1)
 
     @field_validator("cors_origins")
     @classmethod

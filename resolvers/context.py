@@ -41,6 +41,7 @@ class Config:
     # Jobs and files (see README "Jobs")
     job_max_attempts: int = 5
     download_link_lifetime: timedelta = timedelta(minutes=15)
+    max_import_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from schema.extensions import (
     mask_unexpected,
     with_code,
 )
+from schema.imports import ImportMutation, ImportQuery
 from schema.input_strings import InputStrings
 from schema.jobs import JobMutation, JobQuery
 from schema.naming import CachedNameConverter
@@ -43,12 +44,12 @@ from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, JobQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, JobQuery, ImportQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, ReviewMutation, CatalogMutation, JobMutation):
+class Mutation(UserMutation, ReviewMutation, CatalogMutation, JobMutation, ImportMutation):
     pass
 
 

@@ -43,6 +43,15 @@ ANNOUNCE_BATCH = 1000
 ON_ERROR = ("abort", "skip_rows")
 
 
+def import_params(*, dry_run: bool, skip_rows: bool, max_rows: int) -> dict[str, Any]:
+    """The job's params (JSON), as importProducts and `catalog import products` set them."""
+    return {
+        "dry_run": dry_run,
+        "on_error": "skip_rows" if skip_rows else "abort",
+        "max_rows": max_rows,
+    }
+
+
 def _summary(counts: staging.Counts) -> Summary:
     return Summary(
         created=counts.created,
