@@ -196,6 +196,7 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
             error_report_file_id=report,
         )
     run.raise_if_cancelled()
+    await run.progress(total or 0, total)
     try:
         async with run.sessions() as session, session.begin():
             applied, announced = await staging.apply(session, run.job_id)
@@ -204,7 +205,6 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
     except staging.CatalogChanged as change:
         await run.fail(f"The catalog changed during the import ({change}); import the file again.")
     await _announce(run, announced)
-    await run.progress(total or 0, total)
 
 
 @register(JobKind.IMPORT_PRODUCTS)
