@@ -28,8 +28,10 @@ class WorkerSettings:
         func(send_email, max_tries=MAX_ATTEMPTS),
         func(process_password_reset, max_tries=MAX_ATTEMPTS),
         # The runner counts attempts in the jobs table (max_attempts) and retries by enqueueing
-        # a new arq job: arq itself runs each one once. Imports and exports may take hours.
-        func(run_job, max_tries=1, timeout=6 * 3600),
+        # a new arq job: arq itself runs each one once. Imports and exports may take hours. No
+        # result is kept, so an id may be enqueued again once its run ended (a retried job that
+        # never ran); a late duplicate finds the job ended or leased and does nothing.
+        func(run_job, max_tries=1, timeout=6 * 3600, keep_result=0),
     ]
     cron_jobs: ClassVar = [
         cron(sweep_outbox, second={15}, run_at_startup=True, unique=True),
