@@ -1,31 +1,37 @@
 """Product import: a file checked row by row with the mutations' rules, then applied at once.
 
-Jobs run in the real arq worker against real PostgreSQL and Redis; results are read back over
-GraphQL as a frontend would.
+Jobs run in the real arq worker against real PostgreSQL and Redis; files go up as GraphQL
+multipart requests and results come back over GraphQL, as a frontend sees them.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from db.catalog import Category, Product, ProductStatus
 from resolvers.context import Services
 from tests.support.catalog import gid
 from tests.support.graphql import Account, GraphQLClient, SignUp
-from tests.support.imports import csv_bytes, errors, job, queue_import
+from tests.support.imports import csv_bytes, errors, job, queue_import, upload_import
 
 Worker = Callable[[], Awaitable[int]]
 
 
 @pytest.fixture
-async def staff(client: httpx.AsyncClient, sign_up: SignUp, gql: GraphQLClient) -> GraphQLClient:
-    account: Account = await sign_up(role="staff")
-    return gql.as_user(account.access_token)
+async def staff_account(client: httpx.AsyncClient, sign_up: SignUp) -> Account:
+    return await sign_up(role="staff")
+
+
+@pytest.fixture
+def staff(staff_account: Account, gql: GraphQLClient) -> GraphQLClient:
+    return gql.as_user(staff_account.access_token)
 
 
 @pytest.fixture
@@ -54,6 +60,7 @@ GOOD = [
     ["HP-2", "Open Headphones", "", "99.5", "USD", "headphones", "0", "draft", "", ""],
     ["SPK-1", "Speaker", "Loud.", "20", "", "audio", "", "", "", ""],
 ]  # fmt: skip
+BAD = ["BAD SKU", "X", "", "-1", "usd", "nowhere", "1.5", "sold", "[1]", "ftp://x"]
 
 
 async def test_a_valid_file_creates_every_product(
@@ -65,6 +72,7 @@ async def test_a_valid_file_creates_every_product(
     assert result["status"] == "SUCCEEDED", result
     assert result["summary"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 0}
     assert result["progress"] == {"done": 3, "total": 3, "percent": 100.0}
+    assert result["errorReportUrl"] is None
     stored = await products(services)
     assert stored["HP-1"].category_id == categories["headphones"]
     assert stored["HP-1"].price == Decimal("149.00") and stored["HP-1"].currency == "EUR"
@@ -74,18 +82,43 @@ async def test_a_valid_file_creates_every_product(
     assert stored["HP-1"].slug == "studio-headphones"
     assert stored["HP-2"].status is ProductStatus.DRAFT and stored["HP-2"].price == Decimal("99.50")
     assert stored["SPK-1"].currency == "USD" and stored["SPK-1"].category_id == categories["audio"]
+    async with services.sessions() as session:
+        staged = await session.execute(text("SELECT count(*) FROM import_rows"))
+        assert staged.scalar_one() == 0
 
 
-async def test_a_dry_run_reports_and_writes_nothing(
-    staff: GraphQLClient, services: Services, categories: dict[str, int], run_worker: Worker
+async def test_upload_dry_run_errors_page_then_skip_rows(
+    client: httpx.AsyncClient,
+    staff_account: Account,
+    staff: GraphQLClient,
+    services: Services,
+    categories: dict[str, int],
+    run_worker: Worker,
 ) -> None:
-    rows = [*GOOD, ["BAD SKU", "X", "", "-1", "usd", "nowhere", "1.5", "sold", "[1]", "ftp://x"]]
-    job_id = await queue_import(services, csv_bytes(rows), dry_run=True)
+    content = csv_bytes([*GOOD, BAD])
+    started = await upload_import(client, staff_account.access_token, content, dry_run=True)
+    assert "errors" not in started, started
+    dry = started["data"]["importProducts"]
+    assert (dry["kind"], dry["status"]) == ("IMPORT_PRODUCTS", "QUEUED")
     await run_worker()
-    result = await job(staff, gid("Job", job_id))
+    result = await job(staff, dry["id"], first=3)
     assert result["status"] == "SUCCEEDED", result
     assert result["summary"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 1}
-    assert sorted(errors(result)) == [
+    assert await products(services) == {}
+    # The errors, a page at a time, with their rows (the header is row 1).
+    assert result["errors"]["totalCount"] == 7
+    first_page = errors(result)
+    assert len(first_page) == 3 and result["errors"]["pageInfo"]["hasNextPage"]
+    rest = await staff.data(
+        "query($id: ID!, $after: String) { job(id: $id) { errors(first: 10, after: $after) "
+        "{ edges { node { row column code message } } } } }",
+        {"id": dry["id"], "after": result["errors"]["pageInfo"]["endCursor"]},
+    )
+    found = first_page + [
+        (e["node"]["row"], e["node"]["column"], e["node"]["code"])
+        for e in rest["job"]["errors"]["edges"]
+    ]
+    assert sorted(found) == [
         (5, "attributes", "INVALID_INPUT"),
         (5, "currency", "INVALID_CURRENCY"),
         (5, "images", "INVALID_URL"),
@@ -94,5 +127,94 @@ async def test_a_dry_run_reports_and_writes_nothing(
         (5, "status", "INVALID_INPUT"),
         (5, "stock", "INVALID_INPUT"),
     ]
-    assert result["errorReportUrl"]
+    # The error report downloads as CSV.
+    report = await client.get(result["errorReportUrl"].removeprefix("http://127.0.0.1:8000"))
+    assert report.status_code == 200
+    lines = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
+    assert lines[0] == ["row", "column", "code", "message"]
+    assert len(lines) == 8 and {line[0] for line in lines[1:]} == {"5"}
+
+    started = await upload_import(client, staff_account.access_token, content, on_error="SKIP_ROWS")
+    await run_worker()
+    result = await job(staff, started["data"]["importProducts"]["id"])
+    assert result["status"] == "SUCCEEDED", result
+    assert result["summary"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 1}
+    assert sorted(await products(services)) == ["HP-1", "HP-2", "SPK-1"]
+
+
+async def test_abort_applies_nothing_when_a_row_fails(
+    staff: GraphQLClient, services: Services, categories: dict[str, int], run_worker: Worker
+) -> None:
+    job_id = await queue_import(services, csv_bytes([*GOOD, BAD]))
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert result["status"] == "FAILED"
+    assert "1 row(s) have errors; nothing was imported" in result["failureReason"]
+    assert result["summary"]["failed"] == 1 and result["errorReportUrl"]
     assert await products(services) == {}
+
+
+async def test_updates_unchanged_rows_and_partial_columns(
+    staff: GraphQLClient, services: Services, categories: dict[str, int], run_worker: Worker
+) -> None:
+    await queue_import(services, csv_bytes(GOOD))
+    await run_worker()
+    before = await products(services)
+    # Only sku, price and stock: the other values stay; an equal row is unchanged.
+    content = csv_bytes(
+        [["hp-1", "149.00", "5"], ["HP-2", "89.99", "3"], ["NEW-1", "", "1"]],
+        header=["SKU", "Price", "stock"],
+    )
+    job_id = await queue_import(services, content, skip_rows=True)
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert result["summary"] == {"created": 0, "updated": 1, "unchanged": 1, "failed": 1}
+    assert errors(result) == [(4, "name", "MISSING_VALUE"), (4, "price", "MISSING_VALUE")]
+    after = await products(services)
+    assert sorted(after) == ["HP-1", "HP-2", "SPK-1"]
+    assert after["HP-2"].price == Decimal("89.99") and after["HP-2"].stock == 3
+    assert after["HP-2"].name == "Open Headphones" and after["HP-2"].slug == before["HP-2"].slug
+    assert after["HP-1"].updated_at == before["HP-1"].updated_at
+
+
+async def test_whole_file_checks(
+    staff: GraphQLClient, services: Services, categories: dict[str, int], run_worker: Worker
+) -> None:
+    await queue_import(services, csv_bytes([["YEN-1", "Tea", "", "300", "JPY"] + [""] * 5]))
+    await run_worker()
+    rows = [
+        ["A-1", "One", "", "1", "", "", "", "", "", ""],
+        ["A-1", "One again", "", "2", "", "", "", "", "", ""],
+        ["B-1", "Bee", "", "1", "", "Audio > Speakers", "", "", "", ""],
+        ["YEN-1", "", "", "300.50", "", "", "", "", "", ""],
+        ["C-1", "Sea", "", "1", "", "AUDIO > headphones", "", "", "", ""],
+    ]
+    job_id = await queue_import(services, csv_bytes(rows), dry_run=True)
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert sorted(errors(result)) == [
+        (2, "sku", "DUPLICATE_SKU"),
+        (3, "sku", "DUPLICATE_SKU"),
+        (4, "category", "UNKNOWN_CATEGORY"),
+        (5, "price", "INVALID_PRICE"),
+    ]
+    assert result["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "failed": 4}
+
+
+async def test_same_names_get_numbered_slugs(
+    staff: GraphQLClient, services: Services, run_worker: Worker, client: httpx.AsyncClient
+) -> None:
+    rows = [[f"S-{i}", "Desk Lamp", "", "10"] for i in range(3)]
+    await queue_import(services, csv_bytes(rows, header=["sku", "name", "description", "price"]))
+    await run_worker()
+    more = [["S-9", "Desk Lamp", "", "10"], ["S-8", "Desk Lamp 2", "", "10"]]
+    await queue_import(services, csv_bytes(more, header=["sku", "name", "description", "price"]))
+    await run_worker()
+    slugs = {sku: product.slug for sku, product in (await products(services)).items()}
+    assert slugs == {
+        "S-0": "desk-lamp",
+        "S-1": "desk-lamp-2",
+        "S-2": "desk-lamp-3",
+        "S-9": "desk-lamp-4",
+        "S-8": "desk-lamp-2-2",
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -82,3 +83,42 @@ def errors(job_data: dict[str, Any]) -> list[tuple[int | None, str | None, str]]
         (edge["node"]["row"], edge["node"]["column"], edge["node"]["code"])
         for edge in job_data["errors"]["edges"]
     ]
+
+
+IMPORT = """
+mutation Import($input: ImportProductsInput!) {
+  importProducts(input: $input) { id status kind }
+}
+"""
+PREFLIGHT = {"GraphQL-Require-Preflight": "1"}
+
+
+async def upload_import(
+    http: Any,
+    token: str | None,
+    content: bytes,
+    *,
+    dry_run: bool = False,
+    on_error: str = "ABORT",
+    name: str = "products.csv",
+    content_type: str = "text/csv",
+) -> dict[str, Any]:
+    """importProducts as a frontend sends it: a GraphQL multipart request."""
+    operations = {
+        "query": IMPORT,
+        "variables": {"input": {"file": None, "dryRun": dry_run, "onError": on_error}},
+    }
+    headers = {"accept": "application/graphql-response+json", **PREFLIGHT}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    response = await http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+        },
+        files={"0": (name, content, content_type)},
+        headers=headers,
+    )
+    body: dict[str, Any] = response.json()
+    return body
