@@ -218,3 +218,75 @@ async def test_same_names_get_numbered_slugs(
         "S-9": "desk-lamp-4",
         "S-8": "desk-lamp-2-2",
     }
+
+
+def _wide_header() -> bytes:
+    return (",".join(["sku"] + [f"c{i}" for i in range(200)]) + "\r\nA\r\n").encode()
+
+
+def _late_latin1() -> bytes:
+    good = b"".join(b"S-%d,Name %d,,1\r\n" % (i, i) for i in range(600))
+    return b"sku,name,description,price\r\n" + good + b"S-X,Caf\xe9,,1\r\n"
+
+
+BAD_FILES = {
+    "unknown column": (b"sku,name,colour\r\nA,B,red\r\n", "BAD_HEADER", 1),
+    "missing sku column": (b"name,price\r\nB,1\r\n", "MISSING_SKU_COLUMN", 1),
+    "repeated column": (b"sku,SKU\r\nA,A\r\n", "BAD_HEADER", 1),
+    "header only": (b"sku,name\r\n", "NO_ROWS", None),
+    "empty": (b"", "NO_ROWS", None),
+    "latin-1": (b"sku,name\r\nA,Caf\xe9\r\n", "NOT_UTF8", None),
+    "latin-1 far down": (_late_latin1(), "NOT_UTF8", 602),
+    "an image": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "UNSUPPORTED_FILE", None),
+    "a broken zip": (b"PK\x03\x04not really a workbook", "UNSUPPORTED_FILE", None),
+    "too many columns": (_wide_header(), "TOO_MANY_COLUMNS", 1),
+    "too many rows": (b"sku,name,price\r\nA,a,1\r\nB,b,1\r\nC,c,1\r\n", "TOO_MANY_ROWS", 4),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+async def test_a_bad_file_fails_with_a_clear_error(
+    staff: GraphQLClient, services: Services, run_worker: Worker, case: str
+) -> None:
+    content, code, row = BAD_FILES[case]
+    job_id = await queue_import(services, content, max_rows=2 if case == "too many rows" else 10**6)
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert result["status"] == "FAILED", result
+    assert [(e[0], e[2]) for e in errors(result)] == [(row, code)]
+    assert result["failureReason"] and "Traceback" not in result["failureReason"]
+    assert result["errorReportUrl"]
+    assert await products(services) == {}
+
+
+async def test_oversized_cells_and_stray_cells_are_row_errors(
+    staff: GraphQLClient, services: Services, run_worker: Worker
+) -> None:
+    content = csv_bytes(
+        [["A-1", "x" * (64 * 1024 + 1), "1"], ["A-2", "Fine", "1", "stray"], ["A-3", "Ok", "2"]],
+        header=["sku", "description", "price"],
+    )
+    job_id = await queue_import(services, content, skip_rows=True)
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert errors(result) == [
+        (2, "description", "CELL_TOO_LARGE"),
+        (3, None, "EXTRA_CELL"),
+        (4, "name", "MISSING_VALUE"),
+    ]
+    assert result["summary"]["failed"] == 3
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+async def test_semicolons_tabs_and_a_bom(
+    staff: GraphQLClient, services: Services, run_worker: Worker, delimiter: str
+) -> None:
+    content = (
+        f"\ufeffSKU{delimiter}Name{delimiter}Price\r\nA-1{delimiter}Caf\u00e9{delimiter}1.50\r\n"
+    )
+    job_id = await queue_import(services, content.encode())
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    assert result["status"] == "SUCCEEDED", result
+    stored = await products(services)
+    assert stored["A-1"].name == "Caf\u00e9" and stored["A-1"].price == Decimal("1.50")

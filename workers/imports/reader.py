@@ -160,48 +160,50 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-class _Lines:
-    """The text's lines, counting them so a decoding error can name its row."""
+class _NotUtf8(Exception):
+    pass
 
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self.line = 0
 
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
+def _decoded_lines(stream: IO[bytes]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one (a UTF-8 sequence never holds a line
+    feed byte, so a decoding error belongs to the line it is found in); BOM dropped."""
+    for number, line in enumerate(stream):
         try:
-            text = next(self._stream)
+            text = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise FileProblem(
-                "NOT_UTF8",
-                "The file is not UTF-8 text: save it as 'CSV UTF-8' (or XLSX) and upload again.",
-                row=self.line + 1,
-            ) from error
-        self.line += 1
-        return text
+            raise _NotUtf8 from error
+        yield text.removeprefix("\ufeff") if number == 0 else text
+
+
+def _not_utf8(row: int | None) -> FileProblem:
+    return FileProblem(
+        "NOT_UTF8",
+        "The file is not UTF-8 text: save it as 'CSV UTF-8' (or XLSX) and upload again.",
+        row=row,
+    )
 
 
 def _csv_values(path: Path) -> Iterator[list[str]]:
-    with path.open("r", encoding="utf-8-sig", errors="strict", newline="") as stream:
-        lines = _Lines(stream)
-        first = next(lines, "")
-        if "\x00" in first:
-            raise _neither()
-        reader = csv.reader(_chain(first, lines), delimiter=_delimiter(first), strict=False)
+    records = 0
+    with path.open("rb") as stream:
+        lines = _decoded_lines(stream)
         try:
+            first = next(lines, "")
+            reader = csv.reader(_chain(first, lines), delimiter=_delimiter(first), strict=False)
             for values in reader:
+                records += 1
                 if len(values) > MAX_COLUMNS:
                     raise FileProblem(
                         "TOO_MANY_COLUMNS",
-                        f"Row {reader.line_num} has {len(values)} cells; at most {MAX_COLUMNS}.",
-                        row=reader.line_num,
+                        f"Row {records} has {len(values)} cells; at most {MAX_COLUMNS}.",
+                        row=records,
                     )
                 yield values
+        except _NotUtf8:
+            raise _not_utf8(records + 1) from None
         except csv.Error as error:
             raise FileProblem(
-                "BAD_CSV", f"The CSV cannot be read near line {reader.line_num}: {error}."
+                "BAD_CSV", f"The CSV cannot be read near row {records + 1}: {error}."
             ) from error
 
 
@@ -275,10 +277,7 @@ def read_rows(path: Path, *, max_rows: int) -> Iterator[RawRow]:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
     except UnicodeDecodeError:
-        raise FileProblem(
-            "NOT_UTF8",
-            "The file is not UTF-8 text: save it as 'CSV UTF-8' (or XLSX) and upload again.",
-        ) from None
+        raise _not_utf8(None) from None
     return _rows(_csv_values(path), max_rows)
 
 
