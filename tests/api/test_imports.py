@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import select, text
 
 from db.catalog import Category, Product, ProductStatus
 from resolvers.context import Services
-from tests.support.catalog import gid
+from tests.support.catalog import build_catalog, execute, gid
 from tests.support.graphql import Account, GraphQLClient, SignUp
 from tests.support.imports import csv_bytes, errors, job, queue_import, upload_import
 
@@ -290,3 +291,56 @@ async def test_semicolons_tabs_and_a_bom(
     assert result["status"] == "SUCCEEDED", result
     stored = await products(services)
     assert stored["A-1"].name == "Caf\u00e9" and stored["A-1"].price == Decimal("1.50")
+
+
+EXPORT = "mutation($input: ExportProductsInput!) { exportProducts(input: $input) { id } }"
+RESULT = "query($id: ID!) { job(id: $id) { status resultUrl } }"
+
+
+@pytest.mark.parametrize(("file_format", "name"), [("CSV", "p.csv"), ("XLSX", "p.xlsx")])
+async def test_an_export_reimports_unchanged(
+    client: httpx.AsyncClient,
+    staff_account: Account,
+    staff: GraphQLClient,
+    services: Services,
+    run_worker: Worker,
+    file_format: str,
+    name: str,
+) -> None:
+    await build_catalog(services, products=12, reviews_per_product=0)
+    await execute(
+        services,
+        "UPDATE products SET name = '=HYPERLINK(1)', description = E'-5 degrees\\n@home', "
+        'attributes = \'{"b": 1, "a": "x"}\', images = \'[{"url": "https://img.example.com/1.jpg",'
+        ' "alt": "front | back"}, {"url": "https://img.example.com/2.jpg", "alt": ""}]\', '
+        "price = 1234.5 WHERE sku = 'SKU-0001'",
+    )
+    before = await products(services)
+    exported = (await staff.data(EXPORT, {"input": {"format": file_format}}))["exportProducts"]
+    await run_worker()
+    url = (await staff.data(RESULT, {"id": exported["id"]}))["job"]["resultUrl"]
+    content = (await client.get(urlsplit(url).path)).content
+
+    started = await upload_import(client, staff_account.access_token, content, name=name)
+    await run_worker()
+    result = await job(staff, started["data"]["importProducts"]["id"])
+    assert result["status"] == "SUCCEEDED", result
+    assert result["summary"] == {"created": 0, "updated": 0, "unchanged": 12, "failed": 0}
+    after = await products(services)
+    assert [p.updated_at for p in after.values()] == [p.updated_at for p in before.values()]
+    assert after["SKU-0001"].name == "=HYPERLINK(1)"
+
+
+async def test_imported_products_are_found_by_search_and_rated_zero(
+    staff: GraphQLClient, gql: GraphQLClient, services: Services, categories: dict[str, int],
+    run_worker: Worker,
+) -> None:  # fmt: skip
+    await queue_import(services, csv_bytes(GOOD))
+    await run_worker()
+    data = await gql.data(
+        '{ products(first: 5, filter: {search: "studio headphones"}) { edges { node { sku '
+        "rating { average count } category { slug } } } } }"
+    )
+    assert [edge["node"] for edge in data["products"]["edges"]] == [
+        {"sku": "HP-1", "rating": {"average": 0.0, "count": 0}, "category": {"slug": "headphones"}}
+    ]

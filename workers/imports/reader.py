@@ -230,34 +230,36 @@ def _cell_text(value: Any) -> str:
 def _xlsx_values(path: Path) -> Iterator[list[str]]:
     from openpyxl import load_workbook  # imported on use: only XLSX imports pay for it
 
-    try:
-        with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-        if expanded > MAX_XLSX_EXPANDED_BYTES:
-            raise FileProblem("FILE_TOO_LARGE", "The workbook expands to more than 2 GiB.")
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except FileProblem:
-        raise
-    except Exception as error:  # openpyxl raises many kinds on a damaged workbook
-        raise _neither() from error
-    try:
-        if not workbook.worksheets:
-            raise FileProblem("NO_ROWS", "The workbook has no sheet.")
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if len(values) > MAX_COLUMNS:
-                # Trailing empty cells do not count: sheets often carry formatted empty columns.
-                last = max((i for i, v in enumerate(values) if v not in (None, "")), default=-1)
-                if last >= MAX_COLUMNS:
-                    raise FileProblem(
-                        "TOO_MANY_COLUMNS",
-                        f"Row {number} has {last + 1} cells; at most {MAX_COLUMNS}.",
-                        row=number,
-                    )
-                values = values[:MAX_COLUMNS]
-            yield [_cell_text(value) for value in values]
-    finally:
-        workbook.close()
+    with path.open("rb") as stream:  # a file object: openpyxl then ignores the file's name
+        try:
+            with zipfile.ZipFile(stream) as archive:
+                expanded = sum(info.file_size for info in archive.infolist())
+            if expanded > MAX_XLSX_EXPANDED_BYTES:
+                raise FileProblem("FILE_TOO_LARGE", "The workbook expands to more than 2 GiB.")
+            stream.seek(0)
+            workbook = load_workbook(stream, read_only=True, data_only=True)
+        except FileProblem:
+            raise
+        except Exception as error:  # openpyxl raises many kinds on a damaged workbook
+            raise _neither() from error
+        try:
+            if not workbook.worksheets:
+                raise FileProblem("NO_ROWS", "The workbook has no sheet.")
+            for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1):
+                cells = list(values)
+                if len(cells) > MAX_COLUMNS:
+                    # Trailing empty cells do not count: sheets often carry formatted columns.
+                    used = [i for i, value in enumerate(cells) if value not in (None, "")]
+                    if used and used[-1] >= MAX_COLUMNS:
+                        raise FileProblem(
+                            "TOO_MANY_COLUMNS",
+                            f"Row {number} has {used[-1] + 1} cells; at most {MAX_COLUMNS}.",
+                            row=number,
+                        )
+                    cells = cells[:MAX_COLUMNS]
+                yield [_cell_text(value) for value in cells]
+        finally:
+            workbook.close()
 
 
 def _neither() -> FileProblem:
