@@ -81,12 +81,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
-    from app.worker import build_worker
+    from app.worker_supervisor import run_supervised
 
     settings = with_services(get_settings())
     configure_logging(settings.log_level)
-    build_worker(settings, burst=args.burst).run()
-    return 0
+    # Waits out Redis and PostgreSQL outages (app/worker_supervisor.py).
+    return asyncio.run(run_supervised(settings, burst=args.burst))
 
 
 def cmd_export_products(args: argparse.Namespace) -> int:
