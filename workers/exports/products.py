@@ -90,17 +90,24 @@ async def _rows(run: JobRun, session: AsyncSession) -> AsyncIterator[list[tuple[
     ).scalar_one()
     await run.progress(0, total)
     paths = await _category_paths(session)
-    result = await session.stream(
-        select(*_CELLS).where(*conditions).order_by(Product.id),
-        execution_options={"yield_per": BATCH},
+    # A server-side cursor straight on the driver (asyncpg), in the session's transaction:
+    # plain records, without a result layer that costs more than writing the row.
+    compiled = (
+        select(*_CELLS)
+        .where(*conditions)
+        .order_by(Product.id)
+        .compile(dialect=session.get_bind().dialect)
     )
+    arguments = [compiled.params[name] for name in compiled.positiontup or ()]
+    raw = await (await session.connection()).get_raw_connection()
+    cursor = await raw.driver_connection.cursor(compiled.string, *arguments)  # type: ignore[union-attr]
     # PostgreSQL computes the next batch while this one is written: a reader task one batch
     # ahead (at most two batches in memory).
     ahead: asyncio.Queue[list[Any] | None] = asyncio.Queue(maxsize=1)
 
     async def read() -> None:
-        async for partition in result.partitions():
-            await ahead.put(list(partition))
+        while batch := await cursor.fetch(BATCH):
+            await ahead.put(batch)
         await ahead.put(None)
 
     reader = asyncio.create_task(read())
