@@ -100,6 +100,21 @@ def cmd_export_products(args: argparse.Namespace) -> int:
     return asyncio.run(export_products(settings, out, file_format))
 
 
+def cmd_import_products(args: argparse.Namespace) -> int:
+    from app.job_cli import import_products
+    from app.logs import configure_logging
+
+    settings = with_services(get_settings())
+    configure_logging("WARNING")
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"catalog: no such file: {path}", file=sys.stderr)
+        return 2
+    return asyncio.run(
+        import_products(settings, path, dry_run=args.dry_run, skip_rows=args.on_error == "skip")
+    )
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from schema.root import schema
 
@@ -272,6 +287,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["csv", "xlsx"], default=None, help="default: from FILE's extension"
     )
     products.set_defaults(func=cmd_export_products)
+
+    imports = commands.add_parser("import", help="import data from a file (runs the import job)")
+    imports_commands = imports.add_subparsers(
+        dest="import_command", required=True, metavar="COMMAND"
+    )
+    products_import = imports_commands.add_parser(
+        "products", help="create and update products from a CSV or XLSX file (the template)"
+    )
+    products_import.add_argument("file", metavar="FILE")
+    products_import.add_argument(
+        "--dry-run", action="store_true", help="check every row and count; write nothing"
+    )
+    products_import.add_argument(
+        "--on-error",
+        choices=["abort", "skip"],
+        default="abort",
+        help="abort: apply nothing if a row fails (default); skip: apply the valid rows",
+    )
+    products_import.set_defaults(func=cmd_import_products)
 
     users = commands.add_parser("users", help="manage accounts")
     users_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")

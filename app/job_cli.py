@@ -16,17 +16,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from arq.connections import ArqRedis
+from sqlalchemy import select
 
 from app.settings import Settings
 from app.worker import job_policy
-from db.jobs import Job, JobKind, JobStatus
+from db.jobs import Job, JobError, JobKind, JobStatus
 from db.product_filters import ProductConditions
 from db.session import SessionFactory, create_engine, create_session_factory
 from resolvers.jobs.create import create_job
 from workers.exports.products import export_params
 from workers.files import FileStore, PostgresFileStore
+from workers.imports.job import import_params
 from workers.jobs.runner import run_job
 from workers.settings import JOB_HANDLERS
+
+MAX_ERRORS_SHOWN = 20
 
 # Imported for its effect: each job kind's handler registers itself with the runner.
 _KINDS = JOB_HANDLERS
@@ -155,4 +159,37 @@ async def export_products(settings: Settings, out: Path, file_format: str) -> in
             return 1
         size = await jobs.save_file(job.result_file_id, out)
     print(f"exported {job.progress_done} products to {out} ({size} bytes, job {job.id})")
+    return 0
+
+
+async def import_products(settings: Settings, path: Path, *, dry_run: bool, skip_rows: bool) -> int:
+    """`catalog import products`: 0 when the job SUCCEEDED (a dry run too)."""
+    params = import_params(dry_run=dry_run, skip_rows=skip_rows, max_rows=settings.max_import_rows)
+    async with LocalJobs(settings) as jobs:
+        job = await jobs.run(
+            JobKind.IMPORT_PRODUCTS, params, label="importing products", input_path=path
+        )
+        async with jobs.sessions() as session:
+            problems = (
+                await session.execute(
+                    select(JobError.row, JobError.column, JobError.code, JobError.message)
+                    .where(JobError.job_id == job.id)
+                    .order_by(JobError.row.asc().nulls_first(), JobError.id)
+                    .limit(MAX_ERRORS_SHOWN)
+                )
+            ).all()
+    for row, column, code, message in problems:
+        place = ", ".join(part for part in (f"row {row}" if row else "", column or "") if part)
+        print(f"  {place or 'file'}: {code}: {message}", file=sys.stderr)
+    if job.failed_count > len(problems):
+        print(f"  ... (the job's errors list them all: job {job.id})", file=sys.stderr)
+    summary = (
+        f"{job.created_count} created, {job.updated_count} updated, "
+        f"{job.unchanged_count} unchanged, {job.failed_count} failed"
+    )
+    if job.status is not JobStatus.SUCCEEDED:
+        print(f"import {job.status.name.lower()}: {job.failure_reason or ''}", file=sys.stderr)
+        return 1
+    verb = "would import (dry run)" if dry_run else "imported"
+    print(f"{verb} {path}: {summary} (job {job.id})")
     return 0

@@ -11,17 +11,17 @@ from typing import ClassVar
 
 from arq import cron, func
 
-import workers.imports.job  # noqa: F401  (registers the IMPORT_PRODUCTS handler)
 from workers.emails import MAX_ATTEMPTS, send_email, sweep_outbox
 from workers.exports import products as product_exports
 from workers.housekeeping import purge_expired_auth
+from workers.imports import job as product_imports
 from workers.jobs.outbox import sweep_jobs
 from workers.jobs.runner import run_job
 from workers.password_resets import process_password_reset, sweep_password_resets
 from workers.retention import purge_old_files
 
 # The job kinds this worker runs (each module registers its handler with the runner).
-JOB_HANDLERS = (product_exports,)
+JOB_HANDLERS = (product_exports, product_imports)
 
 
 class WorkerSettings:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from app.settings import Settings
 from resolvers.context import Services
@@ -46,3 +47,26 @@ async def test_export_products_writes_the_file_the_job_made(
     with out.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.DictReader(file))
     assert [row["sku"] for row in rows] == [f"SKU-{i:04d}" for i in range(7)]
+
+
+async def test_import_products_runs_the_import_job(
+    client: httpx.AsyncClient, services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text("sku,name,price\r\nA-1,Lamp,9.99\r\nA-2,Desk,x\r\n", encoding="utf-8")
+    code, stdout, stderr = await catalog_cli(settings, "import", "products", str(path), "--dry-run")
+    assert code == 0, stderr
+    assert "would import (dry run)" in stdout and "1 created" in stdout and "1 failed" in stdout
+    assert "row 3, price: INVALID_PRICE" in stderr
+
+    code, stdout, stderr = await catalog_cli(settings, "import", "products", str(path))
+    assert code == 1 and "nothing was imported" in stderr
+
+    code, stdout, stderr = await catalog_cli(
+        settings, "import", "products", str(path), "--on-error", "skip"
+    )
+    assert code == 0, stderr
+    assert "1 created, 0 updated, 0 unchanged, 1 failed" in stdout
+    async with services.sessions() as session:
+        skus = (await session.execute(text("SELECT sku FROM products"))).scalars().all()
+    assert skus == ["A-1"]
