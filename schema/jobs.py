@@ -73,7 +73,8 @@ class JobSummary:
 @strawberry.type(name="JobError", description="One problem of a job's input file.")
 class JobErrorType:
     row: int | None = strawberry.field(
-        description="The data row (the first row after the header is 1); null: the whole file."
+        description="The row as a spreadsheet numbers it (the header is row 1, the first "
+        "product row 2); null: the whole file."
     )
     column: str | None
     code: str
