@@ -98,11 +98,22 @@ def is_stock(value: int) -> bool:
 # --- URLs ---------------------------------------------------------------------------------
 
 
+def _url_refused(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char)[0] == "C"
+
+
+_URL_REFUSED_ASCII = frozenset(chr(code) for code in range(128) if _url_refused(chr(code)))
+
+
 def is_web_url(raw: str) -> bool:
     """An absolute http(s) URL with a host: no javascript:, data:, relative or spaced URLs."""
     if not raw or len(raw) > MAX_URL_LENGTH:
         return False
-    if any(char.isspace() or unicodedata.category(char)[0] == "C" for char in raw):
+    chars = set(raw)
+    if raw.isascii():
+        if not chars.isdisjoint(_URL_REFUSED_ASCII):
+            return False
+    elif any(_url_refused(char) for char in chars):
         return False
     try:
         parts = urlsplit(raw)
