@@ -241,7 +241,8 @@ async def main_async(args: argparse.Namespace) -> int:
         log(f"writing {args.rows} rows to {path}")
         await asyncio.to_thread(write_file, path, args.rows)
         results: dict[str, Timing] = {}
-        for name in ("new catalog (all created)", "same file again (all unchanged)"):
+        passes = ["new catalog (all created)", "same file again (all unchanged)"]
+        for name in passes[: 1 if args.created_only else 2]:
             timing, detail = await asyncio.to_thread(import_once, url, servers.redis_url, path)
             results[name] = timing
             log(f"{name}: {timing.rows_per_second:,.0f} rows/s, {detail}")
@@ -266,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--record", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument(
+        "--created-only", action="store_true", help="skip the second (unchanged) pass"
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     return asyncio.run(main_async(parser.parse_args(argv)))
 
