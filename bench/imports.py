@@ -30,12 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import dataset
-from bench.export import commit
+from bench.export import Timing, commit
 from bench.run import BENCHMARKS_MD, DEFAULT_DATA_DIR, DOCS_HEADER, log
 from bench.servers import cpu_count
 
@@ -59,17 +58,6 @@ CREATE TABLE IF NOT EXISTS bench_import_reference (
     category text, stock int, status text, attributes jsonb, images text
 )
 """
-
-
-@dataclass
-class Timing:
-    rows: int
-    seconds: float
-    peak_rss_mib: float
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def write_file(path: Path, rows: int) -> None:

@@ -52,15 +52,6 @@ def import_params(*, dry_run: bool, skip_rows: bool, max_rows: int) -> dict[str,
     }
 
 
-def _summary(counts: staging.Counts) -> Summary:
-    return Summary(
-        created=counts.created,
-        updated=counts.updated,
-        unchanged=counts.unchanged,
-        failed=counts.failed,
-    )
-
-
 def _count_rows(path: Path, max_rows: int) -> int:
     return sum(1 for _row in read_rows(path, max_rows=max_rows))
 
@@ -187,7 +178,7 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
             await run.save_checkpoint({}, session=session)
         await run.progress(total or 0, total)
         if dry_run:
-            await run.finish(_summary(counts), error_report_file_id=report)
+            await run.finish(counts, error_report_file_id=report)
             return
         await run.fail(
             f"{counts.failed} row(s) have errors; nothing was imported (onError: ABORT). "
@@ -201,7 +192,7 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
         async with run.sessions() as session, session.begin():
             applied, announced = await staging.apply(session, run.job_id)
             await run.save_checkpoint({}, session=session)
-            await run.finish(_summary(applied), error_report_file_id=report, session=session)
+            await run.finish(applied, error_report_file_id=report, session=session)
     except staging.CatalogChanged as change:
         await run.fail(f"The catalog changed during the import ({change}); import the file again.")
     await _announce(run, announced)

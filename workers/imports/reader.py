@@ -22,18 +22,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-COLUMNS = (
-    "sku",
-    "name",
-    "description",
-    "price",
-    "currency",
-    "category",
-    "stock",
-    "status",
-    "attributes",
-    "images",
-)
+from workers.exports.columns import PRODUCT_COLUMNS as COLUMNS
+
 MAX_COLUMNS = 200
 MAX_CELL_BYTES = 64 * 1024
 # A workbook whose parts expand beyond this is refused before openpyxl reads it (zip bombs).

@@ -20,7 +20,6 @@ Nothing here commits: the caller owns the transactions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.catalog_rules import CURRENCY_DECIMALS, PRODUCT_SLUG_LENGTH, price_in_currency_problem
 from db.slugs import slug_candidates
 from workers.imports.rows import STAGING_COLUMNS, ErrorRow
+from workers.jobs.runner import Summary
 
 # pg_advisory_xact_lock key of the import's apply step ("imports").
 APPLY_LOCK_KEY = 0x696D706F727473
@@ -55,14 +55,6 @@ _VISIBLE_CHANGES = """(
         OR (r.status IS NOT NULL AND r.status IS DISTINCT FROM p.status)
     )
 )"""
-
-
-@dataclass(frozen=True)
-class Counts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
 
 
 async def _raw(session: AsyncSession) -> Any:
@@ -219,7 +211,7 @@ async def finalize(session: AsyncSession, job_id: int) -> None:
     )
 
 
-async def count(session: AsyncSession, job_id: int) -> Counts:
+async def count(session: AsyncSession, job_id: int) -> Summary:
     result = await session.execute(
         text(
             f"""
@@ -235,7 +227,7 @@ async def count(session: AsyncSession, job_id: int) -> Counts:
         {"job": job_id},
     )
     failed, created, updated, unchanged = result.one()
-    return Counts(created=created, updated=updated, unchanged=unchanged, failed=failed)
+    return Summary(created=created, updated=updated, unchanged=unchanged, failed=failed)
 
 
 class CatalogChanged(Exception):
@@ -296,7 +288,7 @@ async def _assign_slugs(session: AsyncSession, job_id: int) -> None:
         )
 
 
-async def apply(session: AsyncSession, job_id: int) -> tuple[Counts, list[int]]:
+async def apply(session: AsyncSession, job_id: int) -> tuple[Summary, list[int]]:
     """Apply the valid staged rows; the counts, and the ids of published products whose
     price, stock or status changed (to announce after the commit). Raises CatalogChanged."""
     params = {"job": job_id}
