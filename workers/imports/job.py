@@ -33,7 +33,14 @@ from workers.exports.neutralise import neutralise
 from workers.imports import staging
 from workers.imports.reader import FileProblem, RawRow, read_rows, spool
 from workers.imports.rows import CheckedRow, ErrorRow, check_row
-from workers.jobs.runner import JobCancelled, JobRun, Summary, register
+from workers.jobs.runner import (
+    TRANSIENT_ERRORS,
+    JobFailed,
+    JobRun,
+    LeaseLost,
+    Summary,
+    register,
+)
 
 logger = logging.getLogger("catalog.jobs.imports")
 
@@ -198,14 +205,10 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
     await _announce(run, announced)
 
 
-@register(JobKind.IMPORT_PRODUCTS)
-async def import_products(run: JobRun) -> None:
-    max_rows = int(run.params.get("max_rows") or DEFAULT_MAX_ROWS)
-    dry_run = bool(run.params.get("dry_run"))
-    on_error = run.params.get("on_error") or "abort"
-    if run.input_file_id is None:
-        await run.fail("The job has no file to import.")
-        return
+async def _read_and_validate(run: JobRun, max_rows: int) -> None:
+    """Stage every row of the input file (from the checkpoint on) and run the whole-file
+    checks; a file that cannot be imported ends the job (FAILED, JobFailed raised)."""
+    assert run.input_file_id is not None
     with tempfile.TemporaryDirectory(prefix="catalog-import-") as directory:
         with _spool_target(directory) as target:
             size = await spool(run.files.open(run.input_file_id), target)
@@ -219,9 +222,38 @@ async def import_products(run: JobRun) -> None:
                 await _validate(run, path, max_rows, state)
         except FileProblem as problem:
             await _file_failed(run, problem)
-        except JobCancelled:
-            async with run.sessions() as session, session.begin():
-                await staging.discard(session, run.job_id)
-                await run.save_checkpoint({}, session=session)
-            raise
-    await _conclude(run, dry_run=dry_run, on_error=on_error)
+
+
+async def _forget(run: JobRun) -> None:
+    """A run that ends without applying (cancelled, or an unexpected error) leaves no staged
+    rows behind; a retry starts over. Best effort: the job's end matters more."""
+    try:
+        async with run.sessions() as session, session.begin():
+            await staging.discard(session, run.job_id)
+            await run.save_checkpoint({}, session=session)
+    except Exception:
+        logger.warning("job %s: could not discard its staged rows", run.job_id, exc_info=True)
+
+
+# Ends that keep the staged rows: a transient fault or a lost lease (a later run resumes
+# from the checkpoint; a worker shutting down, asyncio.CancelledError, too), or a failure
+# that discarded them itself.
+_RESUMABLE_OR_ENDED: tuple[type[BaseException], ...] = (JobFailed, LeaseLost, *TRANSIENT_ERRORS)
+
+
+@register(JobKind.IMPORT_PRODUCTS)
+async def import_products(run: JobRun) -> None:
+    max_rows = int(run.params.get("max_rows") or DEFAULT_MAX_ROWS)
+    dry_run = bool(run.params.get("dry_run"))
+    on_error = run.params.get("on_error") or "abort"
+    if run.input_file_id is None:
+        await run.fail("The job has no file to import.")
+        return
+    try:
+        await _read_and_validate(run, max_rows)
+        await _conclude(run, dry_run=dry_run, on_error=on_error)
+    except _RESUMABLE_OR_ENDED:
+        raise  # failed and cleaned up already; or a later run goes on from the checkpoint
+    except Exception:  # cancelled (JobCancelled), or a fault the runner reports as internal
+        await _forget(run)
+        raise
