@@ -175,6 +175,12 @@ async def test_only_staff_see_and_start_jobs(
     assert (await api.data(JOBS, {"filter": {"status": "RUNNING"}}))["jobs"]["totalCount"] == 0
     assert error_codes(await api.post(JOB, {"id": "not an id"})) == ["BAD_USER_INPUT"]
     assert (await api.data(JOB, {"id": gid("Product", 1)}))["job"] is None
+    node = "query N($id: ID!) { node(id: $id) { id ... on Job { status } } }"
+    assert (await api.data(node, {"id": job["id"]}))["node"] == {
+        "id": job["id"],
+        "status": "QUEUED",
+    }
+    assert (await customer.data(node, {"id": job["id"]}))["node"] is None
 
 
 async def test_cancel_a_queued_job_then_retry_it(
