@@ -169,9 +169,10 @@ async def _xlsx(batches: AsyncIterator[list[tuple[Any, ...]]]) -> AsyncIterator[
             cells[3] = Decimal(cells[3])  # the price as a number cell
             sheet.append(cells)
     with tempfile.TemporaryFile() as spool:
-        workbook.save(spool)
+        # Zipping a large sheet takes seconds: in a thread, so the job's heartbeat keeps going.
+        await asyncio.to_thread(workbook.save, spool)
         spool.seek(0)
-        while chunk := spool.read(1024 * 1024):
+        while chunk := await asyncio.to_thread(spool.read, 1024 * 1024):
             yield chunk
 
 
