@@ -187,52 +187,75 @@ def _collector(parts: list[bytes]) -> Callable[[bytes], Awaitable[None]]:
     return collect
 
 
-async def _csv(run: JobRun, session: AsyncSession) -> AsyncIterator[bytes]:
-    """The CSV file: PostgreSQL writes the rows (COPY … TO STDOUT, RFC 4180 quoting) batch by
-    batch, in the session's snapshot; progress and cancel requests between batches."""
-    conditions = _statement(run.params)
-    total = (
-        await session.execute(select(func.count()).select_from(Product).where(*conditions))
-    ).scalar_one()
-    await run.progress(0, total)
+async def _batch_boundaries(session: AsyncSession, conditions: list[Any]) -> tuple[int, list[int]]:
+    """(how many products, the id ending each full batch), in one scan."""
     numbered = (
-        select(Product.id, func.row_number().over(order_by=Product.id).label("position"))
+        select(
+            Product.id,
+            func.row_number().over(order_by=Product.id).label("position"),
+            func.count().over().label("total"),
+        )
         .where(*conditions)
         .subquery()
     )
-    boundaries = (
-        (
-            await session.execute(
-                select(numbered.c.id)
-                .where(numbered.c.position % COPY_BATCH == 0)
-                .order_by(numbered.c.id)
+    rows = (
+        await session.execute(
+            select(numbered.c.id, numbered.c.position, numbered.c.total)
+            .where(
+                (numbered.c.position % COPY_BATCH == 0) | (numbered.c.position == numbered.c.total)
             )
+            .order_by(numbered.c.id)
         )
-        .scalars()
-        .all()
-    )
+    ).all()
+    total = rows[-1].total if rows else 0
+    return total, [row.id for row in rows if row.position % COPY_BATCH == 0]
+
+
+async def _csv(run: JobRun, session: AsyncSession) -> AsyncIterator[bytes]:
+    """The CSV file: PostgreSQL writes the rows (COPY … TO STDOUT, RFC 4180 quoting) batch by
+    batch, in the session's snapshot, one batch ahead of the file store's writes (on another
+    connection); progress and cancel requests between batches."""
+    conditions = _statement(run.params)
+    total, boundaries = await _batch_boundaries(session, conditions)
+    await run.progress(0, total)
     compiled = _copy_statement(conditions, await _category_paths(session)).compile(
         dialect=session.get_bind().dialect
     )
     raw = await (await session.connection()).get_raw_connection()
     driver: Any = raw.driver_connection
+    ahead: asyncio.Queue[tuple[bytes, int] | None] = asyncio.Queue(maxsize=1)
+
+    async def produce() -> None:
+        after = 0
+        for upto in [*boundaries, _LAST_ID]:
+            values = {**compiled.params, "after": after, "upto": upto}
+            parts: list[bytes] = []
+            status = await driver.copy_from_query(
+                compiled.string,
+                *[values[name] for name in compiled.positiontup or ()],
+                output=_collector(parts),
+                format="csv",
+            )
+            await ahead.put((b"".join(parts), int(status.split()[-1]) if status else 0))
+            after = upto
+        await ahead.put(None)
+
+    producer = asyncio.create_task(produce())
     yield "\ufeff".encode() + (",".join(PRODUCT_COLUMNS) + "\n").encode()
     done = 0
-    after = 0
-    for upto in [*boundaries, _LAST_ID]:
-        run.raise_if_cancelled()
-        values = {**compiled.params, "after": after, "upto": upto}
-        parts: list[bytes] = []
-        status = await driver.copy_from_query(
-            compiled.string,
-            *[values[name] for name in compiled.positiontup or ()],
-            output=_collector(parts),
-            format="csv",
-        )
-        yield b"".join(parts)
-        done += int(status.split()[-1]) if status else 0
-        after = upto
-        await run.progress(done, total)
+    try:
+        while (batch := await ahead.get()) is not None:
+            run.raise_if_cancelled()
+            content, rows = batch
+            yield content
+            done += rows
+            await run.progress(done, total)
+        await producer
+    finally:
+        if not producer.done():
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
 
 
 async def _xlsx(batches: AsyncIterator[list[tuple[Any, ...]]]) -> AsyncIterator[bytes]:
