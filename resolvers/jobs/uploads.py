@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.files import CHUNK_BYTES
-from workers.files import FileStore
+from workers.files import FileStore, PostgresFileStore
 
 
 class Upload(Protocol):
@@ -34,11 +34,13 @@ async def save_upload(
     upload: Upload,
     created_by: int | None,
     session: AsyncSession,
-    files: FileStore,
+    files: FileStore | None = None,
     *,
     purpose: str = "upload",
 ) -> int:
-    """Store an uploaded file in the caller's transaction (the caller commits); its id."""
+    """Store an uploaded file in the caller's transaction (the caller commits); its id.
+    `files`: the store (`Services.files`); by default PostgreSQL through `session`."""
+    files = files or PostgresFileStore(async_sessionmaker(session.bind))
     return await files.save(
         upload_stream(upload),
         name=upload.filename or "upload",

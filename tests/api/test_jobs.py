@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import openpyxl
+import pytest
 
 from db.users import Role
 from resolvers.context import Services
 from resolvers.jobs.downloads import download_token
 from tests.support.catalog import build_catalog, error_codes, execute, gid, new_user
 from tests.support.graphql import GraphQLClient
+from workers.exports import products as product_exports
 
 RunWorker = Callable[[], Awaitable[int]]
 
@@ -49,8 +51,14 @@ async def download(client: httpx.AsyncClient, url: str) -> httpx.Response:
 
 
 async def test_an_export_runs_in_the_worker_and_downloads_as_csv(
-    client: httpx.AsyncClient, gql: GraphQLClient, services: Services, run_worker: RunWorker
+    client: httpx.AsyncClient,
+    gql: GraphQLClient,
+    services: Services,
+    run_worker: RunWorker,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Batches of 5 products: the 12 rows come in three COPY batches, none lost or repeated.
+    monkeypatch.setattr(product_exports, "COPY_BATCH", 5)
     catalog = await build_catalog(services, products=12, reviews_per_product=0)
     await execute(
         services,
@@ -175,6 +183,12 @@ async def test_only_staff_see_and_start_jobs(
     assert (await api.data(JOBS, {"filter": {"status": "RUNNING"}}))["jobs"]["totalCount"] == 0
     assert error_codes(await api.post(JOB, {"id": "not an id"})) == ["BAD_USER_INPUT"]
     assert (await api.data(JOB, {"id": gid("Product", 1)}))["job"] is None
+    node = "query N($id: ID!) { node(id: $id) { id ... on Job { status } } }"
+    assert (await api.data(node, {"id": job["id"]}))["node"] == {
+        "id": job["id"],
+        "status": "QUEUED",
+    }
+    assert (await customer.data(node, {"id": job["id"]}))["node"] is None
 
 
 async def test_cancel_a_queued_job_then_retry_it(

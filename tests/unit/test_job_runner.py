@@ -200,3 +200,28 @@ async def test_a_job_whose_worker_died_is_taken_over_from_its_checkpoint(
     assert seen == [{"row": 500}]
     job = await load(services, job_id)
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 2)
+
+
+async def test_a_stopping_worker_hands_its_running_job_back(
+    client: httpx.AsyncClient, services: Services, ctx: dict[str, Any], monkeypatch: Any
+) -> None:
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def slow(run: JobRun) -> None:
+        await run.save_checkpoint({"row": 7})
+        started.set()
+        await asyncio.sleep(30)
+
+    handle(monkeypatch, slow)
+    job_id = await new_job(services)
+    running = asyncio.create_task(run_job(ctx, job_id))
+    await started.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    job = await load(services, job_id)
+    assert (job.status, job.enqueue_pending, job.lease_token) == (JobStatus.QUEUED, True, None)
+    assert job.checkpoint == {"row": 7}
+    assert await sweep_jobs(ctx) == {"taken_over": 0, "enqueued": 1}

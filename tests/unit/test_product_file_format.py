@@ -7,7 +7,7 @@ import json
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Text, text
 
 from resolvers.context import Services
 from workers.exports.columns import (
@@ -76,3 +76,18 @@ async def test_the_exports_sql_formats_images_as_format_images_does(
                 await session.execute(text(f"SELECT {sql}"), {"images": json.dumps(images)})
             ).scalar_one()
             assert cell == format_images(images), images
+
+
+async def test_the_exports_sql_neutralises_as_neutralise_does(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    from sqlalchemy import bindparam, select
+
+    from workers.exports.neutralise import neutralise_sql
+
+    texts = ["=SUM(A1)", "+1", "-5", "@x", "\tx", "\rx", "'=x", "''-y", "'quoted", "a=b", "", "'"]
+    statement = select(neutralise_sql(bindparam("cell", type_=Text)))
+    async with services.readers() as session:
+        for cell in texts:
+            written = (await session.execute(statement, {"cell": cell})).scalar_one()
+            assert written == neutralise(cell), repr(cell)

@@ -17,6 +17,11 @@ hand as `'=…`, which a spreadsheet shows as `=…` too).
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, case, literal
+from sqlalchemy.orm import InstrumentedAttribute
+
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # First characters worth a closer look (the export calls this for every text cell).
 _FIRST = frozenset("=+-@\t\r'")
@@ -32,3 +37,17 @@ def neutralise(text: str) -> str:
 
 def unneutralise(text: str) -> str:
     return text[1:] if text.startswith("'") and _needs_quote(text) else text
+
+
+# The same rule as a PostgreSQL regular expression (quotes, then a trigger; the tab and CR are
+# the characters themselves), for exports written by COPY. tests/unit/test_product_file_format
+# checks `neutralise_sql` against `neutralise`.
+_TRIGGER_PATTERN = "^'*[=+@\t\r-]"
+
+
+def neutralise_sql(text: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """`neutralise` as SQL, for a text expression."""
+    return case(
+        (text.op("~")(literal(_TRIGGER_PATTERN, Text)), literal("'", Text) + text),
+        else_=text,
+    )

@@ -325,6 +325,16 @@ async def _end(run: JobRun, **values: Any) -> None:
         logger.info("job %s: not recording the end, another run holds it", run.job_id)
 
 
+async def _release(run: JobRun) -> None:
+    await _end(
+        run,
+        status=JobStatus.QUEUED,
+        enqueue_pending=True,
+        run_after=None,
+        failure_reason="the worker running it stopped; resumed by another",
+    )
+
+
 async def run_job(ctx: dict[str, Any], job_id: int) -> str:
     """The arq function behind every job (enqueued as `run_job:<id>:<attempt>`)."""
     policy: JobPolicy = ctx.get("job_policy") or JobPolicy()
@@ -356,7 +366,11 @@ async def run_job(ctx: dict[str, Any], job_id: int) -> str:
         logger.warning("job %s attempt %s: %s (%r)", job_id, run.attempt, reason, error)
         return await _after_fault(ctx, run, reason)
     except asyncio.CancelledError:
-        # The worker is shutting down: the lease expires and the sweep hands the job on.
+        # The worker is shutting down (or lost Redis): hand the job back at once, for any
+        # worker's sweep to resume from its checkpoint, rather than after the lease. If even
+        # that fails, the lease expires and the sweep hands it on all the same.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(_release(run), 5)
         raise
     except Exception:
         logger.exception("job %s failed with an unexpected error", job_id)
