@@ -62,7 +62,7 @@ async def test_a_killed_worker_is_resumed_to_the_same_result(
     run_worker: Worker,
 ) -> None:
     staff = gql.as_user((await sign_up(role="staff")).access_token)
-    count = BATCH_ROWS * 6
+    count = BATCH_ROWS * 3
     job_id = await queue_import(
         services, csv_bytes(_rows(count, "Lamp", "9.99"), HEADER), skip_rows=True
     )
