@@ -174,6 +174,17 @@ async def _announce(run: JobRun, product_ids: list[int]) -> None:
         await publish_products_changed(run.redis, product_ids[start : start + ANNOUNCE_BATCH])
 
 
+async def _forget(run: JobRun) -> None:
+    """A run that ends without applying (cancelled, or an unexpected error) leaves no staged
+    rows behind; a retry starts over. Best effort: the job's end matters more."""
+    try:
+        async with run.sessions() as session, session.begin():
+            await staging.discard(session, run.job_id)
+            await run.save_checkpoint({}, session=session)
+    except Exception:
+        logger.warning("job %s: could not discard its staged rows", run.job_id, exc_info=True)
+
+
 async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
     async with run.sessions() as session:
         counts = await staging.count(session, run.job_id)
@@ -201,6 +212,7 @@ async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
             await run.save_checkpoint({}, session=session)
             await run.finish(applied, error_report_file_id=report, session=session)
     except staging.CatalogChanged as change:
+        await _forget(run)
         await run.fail(f"The catalog changed during the import ({change}); import the file again.")
     await _announce(run, announced)
 
@@ -222,17 +234,6 @@ async def _read_and_validate(run: JobRun, max_rows: int) -> None:
                 await _validate(run, path, max_rows, state)
         except FileProblem as problem:
             await _file_failed(run, problem)
-
-
-async def _forget(run: JobRun) -> None:
-    """A run that ends without applying (cancelled, or an unexpected error) leaves no staged
-    rows behind; a retry starts over. Best effort: the job's end matters more."""
-    try:
-        async with run.sessions() as session, session.begin():
-            await staging.discard(session, run.job_id)
-            await run.save_checkpoint({}, session=session)
-    except Exception:
-        logger.warning("job %s: could not discard its staged rows", run.job_id, exc_info=True)
 
 
 # Ends that keep the staged rows: a transient fault or a lost lease (a later run resumes
