@@ -131,7 +131,9 @@ def _json_problem(value: Any, depth: int = 0) -> str | None:
     if depth > 20:
         return "nests too deeply"
     if isinstance(value, str):
-        if "\x00" in value or any(unicodedata.category(char) == "Cs" for char in value):
+        if "\x00" in value or (
+            not value.isascii() and any(unicodedata.category(c) == "Cs" for c in set(value))
+        ):
             return "holds a NUL or an invalid character"
         return None
     if isinstance(value, float) and not math.isfinite(value):

@@ -33,6 +33,8 @@ def is_slug(value: str, max_length: int) -> bool:
 def ascii_fold(text: str) -> str:
     """ASCII only: accents dropped ("é" → "e"), a few letters spelled out ("ß" → "ss"), and
     anything else a separator, so "½" is "1 2" rather than "12"."""
+    if text.isascii():
+        return text  # nothing to fold (NFKD leaves ASCII as it is)
     decomposed = unicodedata.normalize("NFKD", text.translate(_LETTERS))
     return "".join(
         char if char.isascii() else "" if unicodedata.combining(char) else " "
