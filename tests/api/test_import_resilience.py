@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.settings import Settings
 from app.worker import build_worker
@@ -32,6 +32,7 @@ from tests.support.imports import csv_bytes, job, queue_import
 from workers.imports.job import BATCH_ROWS
 from workers.jobs.outbox import sweep_jobs
 from workers.jobs.policy import JobPolicy
+from workers.jobs.runner import run_job
 
 Worker = Callable[[], Awaitable[int]]
 HEADER = ["sku", "name", "price", "stock"]
@@ -164,3 +165,35 @@ async def test_two_imports_of_the_same_skus_end_consistent(
     # One import applied after the other: every product is wholly one file's.
     sources = {(name.split()[0], price) for name, price in stored}
     assert sources in ({("Alpha", Decimal("1.00"))}, {("Beta", Decimal("2.00"))})
+
+
+async def test_a_cancelled_import_leaves_the_catalog_and_staging_empty(
+    client: httpx.AsyncClient, sign_up: SignUp, gql: GraphQLClient, services: Services
+) -> None:
+    staff = gql.as_user((await sign_up(role="staff")).access_token)
+    job_id = await queue_import(
+        services, csv_bytes(_rows(BATCH_ROWS * 4, "Lamp", "9.99"), HEADER), skip_rows=True
+    )
+    ctx = {
+        "sessions": services.sessions,
+        "redis": services.redis,
+        "files": services.files,
+        "job_policy": JobPolicy(heartbeat=timedelta(seconds=0.1)),
+    }
+    running = asyncio.create_task(run_job(ctx, job_id))
+    for _ in range(600):
+        if ((await _load(services, job_id)).checkpoint or {}).get("staged", 0) >= BATCH_ROWS:
+            break
+        await asyncio.sleep(0.02)
+    cancelled = await staff.data(
+        "mutation($id: ID!) { cancelJob(id: $id) { job { status } errors { code } } }",
+        {"id": gid("Job", job_id)},
+    )
+    assert cancelled["cancelJob"]["errors"] == []
+    assert await running == "cancelled"
+    result = await job(staff, gid("Job", job_id))
+    assert result["status"] == "CANCELLED"
+    async with services.sessions() as session:
+        assert (await session.execute(select(Product.id))).first() is None
+        staged = await session.execute(text("SELECT count(*) FROM import_rows"))
+        assert staged.scalar_one() == 0
