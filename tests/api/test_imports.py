@@ -344,3 +344,24 @@ async def test_imported_products_are_found_by_search_and_rated_zero(
     assert [edge["node"] for edge in data["products"]["edges"]] == [
         {"sku": "HP-1", "rating": {"average": 0.0, "count": 0}, "category": {"slug": "headphones"}}
     ]
+
+
+async def test_the_template_lists_the_columns_and_downloads_as_csv(gql: GraphQLClient) -> None:
+    data = await gql.data("{ importTemplate { csv url columns { name required } } }")
+    template = data["importTemplate"]
+    assert [c["name"] for c in template["columns"] if c["required"]] == ["sku"]
+    rows = list(csv.reader(io.StringIO(template["csv"])))
+    assert rows[0] == [c["name"] for c in template["columns"]] and len(rows) == 3
+    assert template["url"].startswith("data:text/csv;charset=utf-8;base64,")
+
+
+async def test_only_staff_import(
+    client: httpx.AsyncClient, sign_up: SignUp, services: Services
+) -> None:
+    customer = await sign_up()
+    for token, code in ((customer.access_token, "FORBIDDEN"), (None, "UNAUTHENTICATED")):
+        body = await upload_import(client, token, csv_bytes(GOOD))
+        assert [error["extensions"]["code"] for error in body["errors"]] == [code]
+    async with services.sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM jobs"))).scalar_one() == 0
+        assert (await session.execute(text("SELECT count(*) FROM stored_files"))).scalar_one() == 0
