@@ -37,8 +37,12 @@ schema: install
 check: lint test
 
 # Not part of `make test`: minutes of load on this machine; appends to docs/benchmarks.md.
+# bench.export: product export rows/s against COPY (about a minute).
+# bench.imports: product import rows/s and worker RSS against COPY FROM (about a minute).
 bench: install
 	$(BIN)/python -m bench.run --record
+	$(BIN)/python -m bench.export --record
+	$(BIN)/python -m bench.imports --record
 
 # Not part of `make test`: Apollo Client 4 and urql 6 in headless Chromium on another origin
 # (needs Node.js; installs Debian's chromium when missing and root). See tests/browser/check.py.

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.cors import Cors
+from app.downloads import download_file
 from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
 from app.logs import RequestIdMiddleware
@@ -51,6 +52,8 @@ def resolver_config(settings: Settings) -> Config:
         review_banned_words=tuple(settings.review_banned_words),
         shipping_flat_rate=settings.shipping_flat_rate,
         free_shipping_over=settings.free_shipping_over,
+        job_max_attempts=settings.job_max_attempts,
+        max_import_rows=settings.max_import_rows,
     )
 
 
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/files/{token}", download_file, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/favicon.ico", favicon, methods=["GET"]),

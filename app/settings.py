@@ -118,6 +118,16 @@ class Settings(BaseSettings):
     free_shipping_over: Decimal = Field(
         default=Decimal("50.00"), ge=0, max_digits=12, decimal_places=2
     )
+    # Jobs and files (README "Jobs"): uploads (multipart requests only; every other request
+    # keeps MAX_BODY_BYTES), how long stored files are kept, and how jobs run.
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    file_retention_days: float = Field(default=7, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    job_lease_seconds: float = Field(default=30, gt=0)
+    job_heartbeat_seconds: float = Field(default=5, gt=0)
+    job_retry_base_seconds: float = Field(default=5, ge=0)
+    # Product import (README "Importing products"): product rows per file at most.
+    max_import_rows: int = Field(default=1_000_000, ge=1)
 
     @field_validator("cors_origins")
     @classmethod

@@ -4,6 +4,9 @@ from db.base import Base
 from db.catalog import Category, Product, ProductStatus
 from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
+from db.files import FileChunk, StoredFile
+from db.imports import ImportRow
+from db.jobs import Job, JobError, JobKind, JobStatus
 from db.orders import Cart, CartLine, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from db.reviews import Review, ReviewStatus
 from db.users import (
@@ -22,7 +25,13 @@ __all__ = [
     "CartLine",
     "Category",
     "EmailStatus",
+    "FileChunk",
     "IdempotencyKey",
+    "ImportRow",
+    "Job",
+    "JobError",
+    "JobKind",
+    "JobStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -36,6 +45,7 @@ __all__ = [
     "Review",
     "ReviewStatus",
     "Role",
+    "StoredFile",
     "TrustedDocument",
     "User",
 ]

@@ -24,6 +24,7 @@ from resolvers.loaders import Loaders, create_loaders
 from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
 from resolvers.viewer import ANONYMOUS, Viewer
+from workers.files import FileStore, PostgresFileStore
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class Config:
     # Checkout: a flat shipping rate, waived from this subtotal up (in the order's currency).
     shipping_flat_rate: Decimal = Decimal("4.90")
     free_shipping_over: Decimal = Decimal("50.00")
+    # Jobs and files (see README "Jobs")
+    job_max_attempts: int = 5
+    download_link_lifetime: timedelta = timedelta(minutes=15)
+    max_import_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,11 @@ class Services:
     # The general Redis connection: arq's queue, throttles.
     redis: ArqRedis
     signer: TokenSigner
+
+    @cached_property
+    def files(self) -> FileStore:
+        """Uploaded and generated files (in PostgreSQL)."""
+        return PostgresFileStore(self.sessions, self.readers)
 
     @cached_property
     def throttle(self) -> Throttle:

@@ -14,6 +14,7 @@ from typing import Any
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.ids import typed_key_of
+from resolvers.jobs.queries import job_for_viewer
 from resolvers.visibility import is_staff
 
 MAX_NODES = 100
@@ -26,12 +27,18 @@ async def _user(context: Context, key: int) -> Any:
     return await context.loaders.user_by_id.load(key)
 
 
+async def _job(context: Context, key: int) -> Any:
+    context.user  # noqa: B018  (a bad token is UNAUTHENTICATED, not "no such job")
+    return await job_for_viewer(context.readers, context.viewer, key)
+
+
 LOADERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Product": lambda context, key: context.loaders.product_by_id.load(key),
     "Category": lambda context, key: context.loaders.category_by_id.load(key),
     "Review": lambda context, key: context.loaders.review_by_id.load(key),
     "Order": lambda context, key: context.loaders.order_by_id.load(key),
     "User": _user,
+    "Job": _job,
 }
 
 

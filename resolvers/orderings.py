@@ -7,6 +7,7 @@ page after it agree on where one stops and the next starts.
 from __future__ import annotations
 
 from db.catalog import Category, Product
+from db.jobs import Job, JobError
 from db.orders import Order
 from db.reviews import Review
 from db.users import User
@@ -52,3 +53,5 @@ VERIFIED_FIRST_REVIEWS: list[SortKey[Review]] = [
     SortKey(Review.verified_purchase, lambda r: r.verified_purchase, descending=True, decode=_bool),
     *NEWEST_REVIEWS,
 ]
+NEWEST_JOBS: list[SortKey[Job]] = [SortKey(Job.id, lambda job: job.id, descending=True)]
+JOB_ERRORS_IN_ORDER: list[SortKey[JobError]] = [SortKey(JobError.id, lambda error: error.id)]

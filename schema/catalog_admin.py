@@ -15,8 +15,9 @@ from strawberry import Parent
 from strawberry.scalars import JSON
 
 from db.catalog import Category, Product, ProductStatus
+from db.catalog_rules import ImageData
 from resolvers.catalog import categories, products
-from resolvers.catalog.products import ImageData, ProductData
+from resolvers.catalog.products import ProductData
 from resolvers.context import Info
 from resolvers.results import Deleted, Outcome
 from schema.catalog import CategoryType, ProductType

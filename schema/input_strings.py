@@ -3,7 +3,7 @@ Redis or argon2 cannot take.
 
 Those are NUL (PostgreSQL text cannot hold it) and lone surrogates (they have no UTF-8 form, so
 asyncpg, the Redis client and argon2 fail to encode them). Every other code point is storable;
-what a field accepts beyond that is its own policy (`resolvers.text`). The check covers every
+what a field accepts beyond that is its own policy (`db.text`). The check covers every
 string the client sends, once per request and before anything runs: the document text (a
 literal sent as a JSON escape), its string literals (GraphQL escapes such as `\\u0000`), and
 the variables, nested input objects, lists and JSON scalars included. A refusal is

@@ -32,7 +32,9 @@ from schema.extensions import (
     mask_unexpected,
     with_code,
 )
+from schema.imports import ImportMutation, ImportQuery
 from schema.input_strings import InputStrings
+from schema.jobs import JobMutation, JobQuery
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
 from schema.order_mutations import OrderMutation
@@ -44,12 +46,14 @@ from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, OrderQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, OrderQuery, JobQuery, ImportQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, ReviewMutation, CatalogMutation, OrderMutation):
+class Mutation(
+    UserMutation, ReviewMutation, CatalogMutation, OrderMutation, JobMutation, ImportMutation
+):
     pass
 
 

@@ -18,18 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import Category, Product
-from db.constraints import insert_unique, violated_constraint
-from resolvers.catalog.input import (
+from db.catalog_rules import (
     CATEGORY_NAME_LENGTH,
     CATEGORY_SLUG_LENGTH,
+    DESCRIPTION_PROBLEM,
     MAX_DESCRIPTION_LENGTH,
 )
-from resolvers.catalog.slugs import free_slug, invalid_slug, is_slug, slug_taken, slugify
+from db.constraints import insert_unique, violated_constraint
+from db.slugs import free_slug, is_slug, slugify
+from db.text import clean_line, clean_multiline
+from resolvers.catalog.slugs import invalid_slug, slug_taken
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import key_of
 from resolvers.results import Deleted, Outcome
-from resolvers.text import clean_line, clean_multiline
 
 # Any constant works: it only has to be the same for every process touching the tree.
 TREE_LOCK_KEY = 0x636174616C6F67  # "catalog"
@@ -91,11 +93,7 @@ def _check(
 
 
 def invalid_description() -> UserError:
-    return invalid_input(
-        f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters, without control "
-        "characters.",
-        "description",
-    )
+    return invalid_input(DESCRIPTION_PROBLEM, "description")
 
 
 async def _slug_in_use(session: AsyncSession, slug: str, except_id: int | None = None) -> bool:

@@ -18,43 +18,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import Product, ProductStatus
-from db.constraints import insert_unique, violated_constraint
-from resolvers.catalog.categories import invalid_description, locked_category
-from resolvers.catalog.input import (
-    MAX_ALT_LENGTH,
-    MAX_DESCRIPTION_LENGTH,
-    MAX_IMAGES,
-    MAX_PRICE,
-    MAX_SKU_LENGTH,
-    MAX_STOCK,
-    MAX_URL_LENGTH,
-    PRODUCT_NAME_LENGTH,
+from db.catalog_rules import (
     PRODUCT_SLUG_LENGTH,
-    attributes_problem,
-    clean_currency,
-    clean_price,
-    clean_sku,
-    currency_problem,
-    is_stock,
-    is_web_url,
+    ImageData,
+    Problem,
+    ProductFields,
+    check_product_fields,
+    image_rows,
+    price_in_currency_problem,
 )
-from resolvers.catalog.slugs import free_slug, invalid_slug, is_slug, slug_taken, slugify
+from db.constraints import insert_unique, violated_constraint
+from db.slugs import free_slug, is_slug, slugify
+from resolvers.catalog.categories import locked_category
+from resolvers.catalog.slugs import invalid_slug, slug_taken
 from resolvers.context import Context
-from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
+from resolvers.errors import ErrorCode, UserError, not_found, user_error
 from resolvers.ids import key_of
 from resolvers.orders.purchases import was_ordered
 from resolvers.results import Deleted, Outcome
-from resolvers.text import clean_line, clean_multiline
 
 SLUG_RETRIES = 3
 UNIQUE_SKU = "uq_products_sku"
 UNIQUE_SLUG = "uq_products_slug"
-
-
-@dataclass(frozen=True)
-class ImageData:
-    url: str
-    alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,99 +64,45 @@ class ProductData:
 # --- validation ---------------------------------------------------------------------------
 
 
-def _check_images(images: list[ImageData]) -> tuple[list[ImageData], list[UserError]]:
-    errors: list[UserError] = []
-    if len(images) > MAX_IMAGES:
-        errors.append(invalid_input(f"At most {MAX_IMAGES} images.", "images"))
-    cleaned = []
-    for index, image in enumerate(images[:MAX_IMAGES]):
-        if not is_web_url(image.url):
-            errors.append(
-                user_error(
-                    ErrorCode.INVALID_URL,
-                    f"Image URLs must be absolute http(s) URLs of at most {MAX_URL_LENGTH} "
-                    "characters.",
-                    f"images.{index}.url",
-                )
-            )
-        alt = clean_line(image.alt, MAX_ALT_LENGTH) if image.alt.strip() else ""
-        if alt is None:
-            errors.append(
-                invalid_input(
-                    f"Alt text must be at most {MAX_ALT_LENGTH} printable characters.",
-                    f"images.{index}.alt",
-                )
-            )
-        cleaned.append(ImageData(url=image.url, alt=alt or ""))
-    return cleaned, errors
-
-
-def _image_rows(images: list[ImageData]) -> list[dict[str, str]]:
-    return [{"url": image.url, "alt": image.alt} for image in images]
+def _user_error(problem: Problem) -> UserError:
+    return user_error(ErrorCode(problem.code), problem.message, problem.field)
 
 
 def _check(data: ProductData) -> tuple[ProductData, int | None, list[UserError]]:
     """The cleaned input (same shape), the key of its category, and every problem found
-    without the database."""
+    without the database: the product's own values by `db.catalog_rules` (the rules the
+    import applies too), then what only a mutation input has (category id, slug)."""
     errors: list[UserError] = []
-    cleaned: dict[str, Any] = {}
     category_key = None
     if data.set_category and data.category_id is not None:
         category_key = key_of(data.category_id, "Category")
         if category_key is None:
             errors.append(not_found("category", "categoryId"))
-    if data.name is not None:
-        cleaned["name"] = clean_line(data.name, PRODUCT_NAME_LENGTH)
-        if cleaned["name"] is None:
-            errors.append(
-                invalid_input(
-                    f"Name must be 1 to {PRODUCT_NAME_LENGTH} printable characters.", "name"
-                )
-            )
-    if data.sku is not None:
-        cleaned["sku"] = clean_sku(data.sku)
-        if cleaned["sku"] is None:
-            errors.append(
-                invalid_input(
-                    f"SKU must be 1 to {MAX_SKU_LENGTH} letters, digits, '.', '_' or '-'.", "sku"
-                )
-            )
-    if data.price is not None:
-        cleaned["price"] = clean_price(data.price)
-        if cleaned["price"] is None:
-            errors.append(
-                user_error(
-                    ErrorCode.INVALID_PRICE,
-                    f"Price must be between 0 and {MAX_PRICE}, with at most 2 decimal places.",
-                    "price",
-                )
-            )
-    if data.currency is not None:
-        cleaned["currency"] = clean_currency(data.currency)
-        if cleaned["currency"] is None:
-            errors.append(
-                user_error(
-                    ErrorCode.INVALID_CURRENCY,
-                    "Currency must be a supported upper-case ISO 4217 code, e.g. USD.",
-                    "currency",
-                )
-            )
-    if data.stock is not None and not is_stock(data.stock):
-        errors.append(invalid_input(f"Stock must be between 0 and {MAX_STOCK}.", "stock"))
-    if data.description is not None:
-        cleaned["description"] = clean_multiline(data.description, MAX_DESCRIPTION_LENGTH)
-        if cleaned["description"] is None:
-            errors.append(invalid_description())
+    fields, problems = check_product_fields(
+        ProductFields(
+            name=data.name,
+            sku=data.sku,
+            price=data.price,
+            currency=data.currency,
+            stock=data.stock,
+            description=data.description,
+            attributes=data.attributes,
+            images=data.images,
+        )
+    )
+    errors += [_user_error(problem) for problem in problems]
     if data.slug is not None and not is_slug(data.slug, PRODUCT_SLUG_LENGTH):
         errors.append(invalid_slug(PRODUCT_SLUG_LENGTH))
-    if data.attributes is not None:
-        problem = attributes_problem(data.attributes)
-        if problem:
-            errors.append(invalid_input(problem, "attributes"))
-    if data.images is not None:
-        cleaned["images"], image_errors = _check_images(data.images)
-        errors += image_errors
-    return dataclasses.replace(data, **cleaned), category_key, errors
+    cleaned = dataclasses.replace(
+        data,
+        name=fields.name,
+        sku=fields.sku,
+        price=fields.price,
+        currency=fields.currency,
+        description=fields.description,
+        images=fields.images,
+    )
+    return cleaned, category_key, errors
 
 
 async def _check_with_database(
@@ -213,18 +144,11 @@ def _taken(constraint: str) -> UserError:
     return _sku_taken() if constraint == UNIQUE_SKU else slug_taken()
 
 
-def _price_in_currency(price: Decimal, currency: str) -> list[UserError]:
-    problem = currency_problem(price, currency)
-    return [user_error(ErrorCode.INVALID_PRICE, problem, "price")] if problem else []
-
-
 # --- mutations ----------------------------------------------------------------------------
 
 
 async def create_product(ctx: Context, data: ProductData) -> Outcome[Product]:
     cleaned, category_key, errors = _check(data)
-    if cleaned.price is not None and cleaned.currency is not None:
-        errors += _price_in_currency(cleaned.price, cleaned.currency)
     async with ctx.writer() as session:
         # Checked even when the input has other problems, so every problem comes back at once.
         errors += await _check_with_database(session, cleaned, category_key)
@@ -246,7 +170,7 @@ async def create_product(ctx: Context, data: ProductData) -> Outcome[Product]:
                 status=cleaned.status or ProductStatus.DRAFT,
                 description=cleaned.description or "",
                 attributes=cleaned.attributes or {},
-                images=_image_rows(cleaned.images or []),
+                images=image_rows(cleaned.images or []),
             )
             failed = await insert_unique(session, product)
             if failed is None:
@@ -278,10 +202,19 @@ async def update_product(ctx: Context, product_id: str, data: ProductData) -> Ou
         errors += await _check_with_database(
             session, cleaned, category_key, except_id=product.id if product else None
         )
-        if product is not None and not any(error.field == "price" for error in errors):
-            currency = cleaned.currency or product.currency
-            price = cleaned.price if cleaned.price is not None else product.price
-            errors += _price_in_currency(price, currency)
+        # A price or a currency given alone must suit the product's other one (both given
+        # were checked together by `_check`).
+        if (
+            product is not None
+            and (cleaned.price is None) != (cleaned.currency is None)
+            and not any(error.field == "price" for error in errors)
+        ):
+            problem = price_in_currency_problem(
+                cleaned.price if cleaned.price is not None else product.price,
+                cleaned.currency or product.currency,
+            )
+            if problem:
+                errors.append(_user_error(problem))
         if errors or product is None:
             return Outcome.refused(*errors)
 
@@ -292,7 +225,7 @@ async def update_product(ctx: Context, product_id: str, data: ProductData) -> Ou
         if cleaned.attributes is not None:
             product.attributes = cleaned.attributes
         if cleaned.images is not None:
-            product.images = _image_rows(cleaned.images)
+            product.images = image_rows(cleaned.images)
         if cleaned.set_category:
             product.category_id = category_key
         try:

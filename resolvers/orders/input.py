@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from db.text import clean_line, clean_multiline
 from resolvers.errors import ErrorCode, UserError, invalid_input, user_error
-from resolvers.text import clean_line, clean_multiline
 
 MAX_QUANTITY = 999
 MAX_CART_LINES = 100

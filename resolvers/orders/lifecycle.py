@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import Product
 from db.orders import Order, OrderEvent, OrderLine, OrderStatus
+from db.text import clean_line
 from db.users import User
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
@@ -24,7 +25,6 @@ from resolvers.orders.announce import announce
 from resolvers.orders.input import MAX_REASON_LENGTH, MAX_TRACKING_LENGTH, clean_text
 from resolvers.orders.purchases import verify_reviews_of
 from resolvers.results import Outcome
-from resolvers.text import clean_line
 from workers import templates
 from workers.outbox import add_email
 

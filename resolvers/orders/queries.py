@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 
 from db.catalog import Product, ProductStatus
+from db.catalog_rules import MAX_STOCK
 from db.orders import Order, OrderStatus
 from db.users import User
-from resolvers.catalog.input import MAX_STOCK
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.ids import key_of

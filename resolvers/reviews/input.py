@@ -6,8 +6,8 @@ them before they write anything.
 
 from __future__ import annotations
 
+from db.text import clean_line, clean_multiline
 from resolvers.errors import ErrorCode, UserError, invalid_input, user_error
-from resolvers.text import clean_line, clean_multiline
 
 MIN_RATING = 1
 MAX_RATING = 5

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.text import clean_line
 from db.users import AuthSession, Role, User, by_email
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, not_found, user_error
 from resolvers.ids import uuid_key_of
 from resolvers.results import Outcome, SignedIn, Status
-from resolvers.text import clean_line
 from resolvers.users import sessions
 from resolvers.users.passwords import (
     MAX_PASSWORD_LENGTH,

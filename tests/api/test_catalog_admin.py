@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from db import catalog_rules as catalog_input
+from db import slugs
 from db.catalog import Product
 from db.orders import Order, OrderLine
 from db.reviews import Review
 from db.users import Role, User
 from resolvers.catalog import categories as categories_admin
-from resolvers.catalog import input as catalog_input
 from resolvers.catalog import products as products_admin
-from resolvers.catalog import slugs
 from resolvers.context import Services
 from resolvers.orders.purchases import was_ordered
 from tests.support.graphql import GraphQLClient, SignUp

@@ -335,7 +335,7 @@ async def test_malformed_body_is_400_with_a_clear_message(
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""],
+    ["text/plain", "application/x-www-form-urlencoded", ""],
 )
 async def test_wrong_content_type_is_415(client: httpx.AsyncClient, content_type: str) -> None:
     response = await post_raw(
@@ -344,6 +344,18 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient, content_type
 
     assert response.status_code == 415
     assert JSON in response.json()["errors"][0]["message"]
+
+
+async def test_multipart_without_a_preflight_header_is_400(client: httpx.AsyncClient) -> None:
+    # Multipart is for uploads (tests/api/test_uploads.py), and only with the CSRF header.
+    response = await post_raw(
+        client,
+        json.dumps({"query": "{ me { id } }"}),
+        content_type="multipart/form-data; boundary=x",
+    )
+
+    assert response.status_code == 400
+    assert "GraphQL-Require-Preflight" in response.json()["errors"][0]["message"]
 
 
 async def test_form_post_is_415(client: httpx.AsyncClient) -> None:

@@ -1,4 +1,4 @@
-"""resolvers.text: the one text policy, as tables of inputs and verdicts.
+"""db.text: the one text policy, as tables of inputs and verdicts.
 
 Every refused character is refused by single-line and multi-line text alike; they differ only
 in what they do with whitespace.
@@ -10,7 +10,7 @@ import unicodedata
 
 import pytest
 
-from resolvers.text import clean_line, clean_multiline, has_refused_characters
+from db.text import clean_line, clean_multiline, has_refused_characters
 
 REFUSED_CHARACTERS = {
     "NUL": "\x00",

@@ -25,8 +25,17 @@ def _refused(char: str) -> bool:
     return category in _REFUSED_CATEGORIES or (category == "Cf" and char not in _JOINERS)
 
 
+# The refused ASCII characters (the C0 controls and DEL), for the common all-ASCII text.
+_REFUSED_ASCII = frozenset(chr(code) for code in range(128) if _refused(chr(code)))
+
+
 def has_refused_characters(text: str, allowed: frozenset[str] = frozenset()) -> bool:
-    return any(char not in allowed and _refused(char) for char in text)
+    # The same verdict as checking every character, faster: each distinct character once (a
+    # long description holds few), and plain ASCII text with set operations alone.
+    chars = set(text)
+    if text.isascii():
+        return not (chars & _REFUSED_ASCII) <= allowed
+    return any(char not in allowed and _refused(char) for char in chars)
 
 
 def clean_line(raw: str, max_length: int) -> str | None:

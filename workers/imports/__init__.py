@@ -1,0 +1,1 @@
+"""The product import (ETL): reading files, checking rows, staging and applying them."""
