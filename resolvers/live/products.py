@@ -1,5 +1,8 @@
 """`productUpdated`: price, stock and status of products as they change, for anyone.
 
+The public sees stock as `inStock` (the count is for staff), so only a change of that is sent
+to them.
+
 Visibility is the catalog's (resolvers/visibility.py): the public follows published products
 only, so a draft's changes never reach them; staff see every product. A product that stops
 being visible (unpublished, archived, deleted) is no longer sent.
@@ -22,9 +25,15 @@ from workers.events import PRODUCTS_CHANNEL
 MAX_FOLLOWED_PRODUCTS = 100
 
 
-def _fingerprint(product: Product) -> Hashable:
-    # What a storefront's live view shows: other edits are not sent.
+def _staff_view(product: Product) -> Hashable:
+    # What a live view shows: other edits are not sent.
     return (product.price, product.currency, product.stock, product.status)
+
+
+def _public_view(product: Product) -> Hashable:
+    # The public sees `inStock`, not the count (staff only): a sale that leaves the product in
+    # stock is not even announced to them.
+    return (product.price, product.currency, product.in_stock, product.status)
 
 
 async def follow_products(ctx: Context, ids: Sequence[str]) -> AsyncIterator[Product]:
@@ -41,5 +50,6 @@ async def follow_products(ctx: Context, ids: Sequence[str]) -> AsyncIterator[Pro
             ctx.loaders.product_by_id.prime(product.id, product)
         return {product.id: product for product in products}
 
-    async for product in follow(ctx.services.feed, PRODUCTS_CHANNEL, keys, read, _fingerprint):
+    view = _staff_view if ctx.viewer.is_staff else _public_view
+    async for product in follow(ctx.services.feed, PRODUCTS_CHANNEL, keys, read, view):
         yield product

@@ -1,0 +1,133 @@
+"""A graphql-transport-ws client over a real socket (the `websockets` library), as graphql-ws
+in a browser would speak it, and `catalog serve` processes to talk to."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from app.settings import Settings
+from bench.servers import Server, free_port
+
+PROTOCOL = "graphql-transport-ws"
+WAIT = 10.0  # seconds a test waits for a message it expects (generous: a shared machine)
+
+PRODUCT_UPDATED = """
+subscription Live($ids: [ID!]!) {
+  productUpdated(ids: $ids) { id sku inStock status price { amount currency } }
+}
+"""
+# What staff see: the stock count too.
+STAFF_PRODUCT_UPDATED = """
+subscription Stock($ids: [ID!]!) {
+  productUpdated(ids: $ids) { id sku stock inStock status price { amount currency } }
+}
+"""
+
+
+@dataclass
+class WsClient:
+    socket: ClientConnection
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.socket.send(orjson.dumps(message).decode())
+
+    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+        """The next message other than the server's keep-alive pings."""
+        while True:
+            raw = await asyncio.wait_for(self.socket.recv(), timeout)
+            message: dict[str, Any] = orjson.loads(raw)
+            if message.get("type") == "ping":
+                await self.send({"type": "pong"})
+                continue
+            return message
+
+    async def init(self, token: str | None = None) -> dict[str, Any]:
+        payload = {"authorization": f"Bearer {token}"} if token is not None else {}
+        await self.send({"type": "connection_init", "payload": payload})
+        return await self.receive()
+
+    async def subscribe(
+        self, operation_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        await self.send(
+            {
+                "id": operation_id,
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables or {}},
+            }
+        )
+
+    async def closed(self, timeout: float = WAIT) -> tuple[int, str]:
+        """(code, reason) once the server closes the connection; messages before are dropped."""
+        try:
+            while True:
+                await asyncio.wait_for(self.socket.recv(), timeout)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None, "closed without a close frame"
+            return closed.rcvd.code, closed.rcvd.reason
+
+
+def ws_url(server: Server) -> str:
+    return server.url.replace("http://", "ws://") + "/graphql"
+
+
+def open_ws(server: Server, origin: str | None = None, subprotocol: str = PROTOCOL) -> Any:
+    """`async with open_ws(server) as socket`: a raw connection, before `connection_init`."""
+    return connect(
+        ws_url(server),
+        subprotocols=[subprotocol],  # type: ignore[list-item]
+        origin=origin,  # type: ignore[arg-type]
+        open_timeout=WAIT,
+    )
+
+
+def server_env(settings: Settings, directory: Path, **overrides: str) -> dict[str, str]:
+    assert settings.secret_key is not None and settings.database_url and settings.redis_url
+    return {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "DATA_DIR": str(directory),
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT": "false",
+        **overrides,
+    }
+
+
+@contextmanager
+def api_servers(names: list[str], env: dict[str, str], directory: Path) -> Iterator[list[Server]]:
+    """`catalog serve` processes (one uvicorn worker each) with `env`, stopped afterwards."""
+    catalog = Path(sys.executable).with_name("catalog")
+    servers = []
+    for name in names:
+        port = free_port()
+        servers.append(
+            Server(
+                name,
+                [str(catalog), "serve", "--port", str(port)],
+                port=port,
+                env=env,
+                log_dir=directory,
+                cwd=directory,  # no developer's .env
+            )
+        )
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
