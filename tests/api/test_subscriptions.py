@@ -17,6 +17,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from app.devservices.ownership import disown
 from app.devservices.redis import ensure_redis, stop_redis
 from app.settings import Settings
 from bench.servers import Server
@@ -298,6 +299,7 @@ def own_redis(settings: Settings) -> Iterator[tuple[Path, list[Server]]]:
                 yield directory, servers
         finally:
             stop_redis(directory / "redis")
+            disown(directory)
 
 
 async def test_after_redis_comes_back_the_subscriber_gets_the_current_state(
