@@ -4,8 +4,8 @@
 Strawberry's protocol handler (`BaseGraphQLTransportWSHandler`) runs the state machine; this
 module adds what the HTTP side already enforces, so a WebSocket is no back door:
 
-- The handshake: the `Origin` of a browser must be one CORS_ORIGINS allows (cross-site
-  WebSocket hijacking; refused with 403 before the upgrade); the subprotocol must be
+- The handshake: the `Origin` of a browser must be this server's own (GraphiQL) or one
+  CORS_ORIGINS allows (cross-site WebSocket hijacking; refused with 403 before the upgrade); the subprotocol must be
   `graphql-transport-ws` (else close 4406); at most WS_MAX_CONNECTIONS per process (else
   close 1013, "try again later", which clients retry with backoff).
 - Authentication from `connection_init`'s payload, `{"authorization": "Bearer …"}`, by the
@@ -34,6 +34,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import orjson
 from graphql import GraphQLError
@@ -295,6 +296,12 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 
+def same_origin(origin: str, host: str | None) -> bool:
+    """Whether a page of `origin` is served by this server (GraphiQL): its host and port are
+    the handshake's Host. Such a page may connect whatever CORS_ORIGINS says."""
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()
+
+
 class SubscriptionEndpoint:
     """The ASGI-facing handler of WebSocket connections to `/graphql`."""
 
@@ -327,7 +334,10 @@ class SubscriptionEndpoint:
 
     async def __call__(self, websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
-        if origin is not None and not origin_allowed(self.origins, origin):
+        if origin is not None and not (
+            same_origin(origin, websocket.headers.get("host"))
+            or origin_allowed(self.origins, origin)
+        ):
             logger.info("WebSocket from origin %r refused", origin)
             await websocket.close(code=4403)  # before accepting: the handshake gets 403
             return
