@@ -123,6 +123,7 @@ async function graphiqlSubscription() {
     await page.evaluate((query) => {
       document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(query);
     }, `subscription Live {\n  productUpdated(ids: ["${id}"]) { id name inStock }\n}\n`);
+    await page.waitForTimeout(500); // GraphiQL re-reads the operation name after an edit
     await page.click(".graphiql-execute-button");
     const shows = (text) =>
       (document.querySelector(".graphiql-response .CodeMirror")?.CodeMirror.getValue() ?? "").includes(text);

@@ -79,9 +79,11 @@
     var operations = document.definitions.filter(function (d) {
       return d.kind === 'OperationDefinition';
     });
-    var chosen = operations.filter(function (d) {
-      return !graphQLParams.operationName || (d.name && d.name.value === graphQLParams.operationName);
-    })[0];
+    var named = operations.filter(function (d) {
+      return d.name && d.name.value === graphQLParams.operationName;
+    });
+    // No name, or one the document no longer has (just edited): its only operation.
+    var chosen = named[0] || (operations.length === 1 ? operations[0] : undefined);
     return Boolean(chosen) && chosen.operation === 'subscription';
   }
 
