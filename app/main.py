@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from app.cors import Cors
+from app.downloads import download_file
 from app.graphiql import static_mount
 from app.http import GraphQLEndpoint
 from app.logs import RequestIdMiddleware
@@ -52,6 +53,7 @@ def resolver_config(settings: Settings) -> Config:
         login_failure_window_seconds=settings.login_failure_window_seconds,
         registrations_per_address_per_hour=settings.registrations_per_address_per_hour,
         review_banned_words=tuple(settings.review_banned_words),
+        job_max_attempts=settings.job_max_attempts,
     )
 
 
@@ -172,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions),
+            Route("/files/{token}", download_file, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/favicon.ico", favicon, methods=["GET"]),

@@ -116,6 +116,15 @@ class Settings(BaseSettings):
         default_factory=lambda: ["viagra", "cialis", "casino", "porn", "xxx"]
     )
 
+    # Jobs and files (README "Jobs"): uploads (multipart requests only; every other request
+    # keeps MAX_BODY_BYTES), how long stored files are kept, and how jobs run.
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    file_retention_days: float = Field(default=7, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    job_lease_seconds: float = Field(default=30, gt=0)
+    job_heartbeat_seconds: float = Field(default=5, gt=0)
+    job_retry_base_seconds: float = Field(default=5, ge=0)
+
     @field_validator("cors_origins")
     @classmethod
     def _origins_are_origins(cls, value: list[str] | None) -> list[str] | None:

@@ -5,9 +5,10 @@ Strawberry's protocol handler (`BaseGraphQLTransportWSHandler`) runs the state m
 module adds what the HTTP side already enforces, so a WebSocket is no back door:
 
 - The handshake: the `Origin` of a browser must be this server's own (GraphiQL) or one
-  CORS_ORIGINS allows (cross-site WebSocket hijacking; refused with 403 before the upgrade); the subprotocol must be
-  `graphql-transport-ws` (else close 4406); at most WS_MAX_CONNECTIONS per process (else
-  close 1013, "try again later", which clients retry with backoff).
+  CORS_ORIGINS allows (cross-site WebSocket hijacking; refused with 403 before the upgrade);
+  the subprotocol must be `graphql-transport-ws` (else close 4406); at most
+  WS_MAX_CONNECTIONS per process (else close 1013, "try again later", which clients retry
+  with backoff).
 - Authentication from `connection_init`'s payload, `{"authorization": "Bearer …"}`, by the
   same code as the Authorization header (app/context.py `identify`). No payload or no
   authorization key: anonymous. A refused token: close 4403. Production's introspection

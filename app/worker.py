@@ -15,6 +15,8 @@ from arq.worker import Worker, create_worker
 
 from app.settings import Settings, get_settings
 from db.session import create_engine, create_session_factory
+from workers.files import PostgresFileStore
+from workers.jobs.policy import JobPolicy
 from workers.mailer import LogMailer, Mailer, SmtpMailer
 from workers.password_resets import ResetPolicy
 from workers.settings import WorkerSettings
@@ -35,6 +37,17 @@ def mailer_from_settings(settings: Settings) -> Mailer:
     )
 
 
+def job_policy(settings: Settings) -> JobPolicy:
+    return JobPolicy(
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        heartbeat=timedelta(
+            seconds=min(settings.job_heartbeat_seconds, settings.job_lease_seconds / 3)
+        ),
+        max_attempts=settings.job_max_attempts,
+        retry_base=timedelta(seconds=settings.job_retry_base_seconds),
+    )
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.pop("settings", None) or get_settings()
     if not settings.database_url:
@@ -49,6 +62,9 @@ async def startup(ctx: dict[str, Any]) -> None:
         per_hour=settings.password_resets_per_hour,
         public_url=settings.public_url,
     )
+    ctx["files"] = PostgresFileStore(ctx["sessions"])
+    ctx["job_policy"] = job_policy(settings)
+    ctx["file_retention"] = timedelta(days=settings.file_retention_days)
     logger.info("worker ready (mail transport: %s)", ctx["mailer"].name)
 
 

@@ -4,6 +4,8 @@ from db.base import Base
 from db.catalog import Category, Product, ProductStatus
 from db.documents import TrustedDocument
 from db.emails import EmailStatus, OutboxEmail
+from db.files import FileChunk, StoredFile
+from db.jobs import Job, JobError, JobKind, JobStatus
 from db.reviews import Review, ReviewStatus
 from db.users import (
     AuthSession,
@@ -19,6 +21,11 @@ __all__ = [
     "Base",
     "Category",
     "EmailStatus",
+    "FileChunk",
+    "Job",
+    "JobError",
+    "JobKind",
+    "JobStatus",
     "OutboxEmail",
     "PasswordResetRequest",
     "PasswordResetToken",
@@ -28,6 +35,7 @@ __all__ = [
     "Review",
     "ReviewStatus",
     "Role",
+    "StoredFile",
     "TrustedDocument",
     "User",
 ]

@@ -24,6 +24,7 @@ from resolvers.loaders import Loaders, create_loaders
 from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
 from resolvers.viewer import ANONYMOUS, Viewer
+from workers.files import FileStore, PostgresFileStore
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Config:
     login_failure_window_seconds: int
     registrations_per_address_per_hour: int
     review_banned_words: tuple[str, ...]
+    # Jobs and files (see README "Jobs")
+    job_max_attempts: int = 5
+    download_link_lifetime: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class Services:
     signer: TokenSigner
     # Committed changes announced on Redis pub/sub, one listener per process (subscriptions).
     feed: ChangeFeed
+
+    @cached_property
+    def files(self) -> FileStore:
+        """Uploaded and generated files (in PostgreSQL)."""
+        return PostgresFileStore(self.sessions, self.readers)
 
     @cached_property
     def throttle(self) -> Throttle:

@@ -38,6 +38,8 @@ class ErrorCode(enum.Enum):
     INVALID_URL = "INVALID_URL"
     PRODUCT_ORDERED = "PRODUCT_ORDERED"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    JOB_FINISHED = "JOB_FINISHED"
+    JOB_NOT_RETRYABLE = "JOB_NOT_RETRYABLE"
 
 
 @dataclass(frozen=True, slots=True)

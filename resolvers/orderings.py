@@ -7,6 +7,7 @@ page after it agree on where one stops and the next starts.
 from __future__ import annotations
 
 from db.catalog import Category, Product
+from db.jobs import Job, JobError
 from db.reviews import Review
 from db.users import User
 from resolvers.pagination import SortKey, datetime_key
@@ -29,3 +30,5 @@ CATEGORIES_BY_NAME: list[SortKey[Category]] = [
     SortKey(Category.id, lambda c: c.id),
 ]
 OLDEST_USERS: list[SortKey[User]] = [SortKey(User.id, lambda user: user.id)]
+NEWEST_JOBS: list[SortKey[Job]] = [SortKey(Job.id, lambda job: job.id, descending=True)]
+JOB_ERRORS_IN_ORDER: list[SortKey[JobError]] = [SortKey(JobError.id, lambda error: error.id)]

@@ -33,6 +33,7 @@ from schema.extensions import (
     with_code,
 )
 from schema.input_strings import InputStrings
+from schema.jobs import JobMutation, JobQuery
 from schema.naming import CachedNameConverter
 from schema.node import NodeQuery
 from schema.request_cost import RequestCost
@@ -43,12 +44,12 @@ from schema.users import UserMutation, UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery):
+class Query(UserQuery, NodeQuery, CatalogQuery, ReviewQuery, JobQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, ReviewMutation, CatalogMutation):
+class Mutation(UserMutation, ReviewMutation, CatalogMutation, JobMutation):
     pass
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.orm import with_expression
 
 from db.catalog import Category, Product, ProductStatus
+from db.product_filters import ProductConditions, prefix_query, search_terms
 from db.reviews import Review
 from resolvers.catalog.input import MAX_PRICE
 from resolvers.context import Context
@@ -21,8 +21,6 @@ from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_REVIEWS
 from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, float_value, paginate
 from resolvers.visibility import is_staff, listed_reviews, visible_products
 
-MAX_SEARCH_TERMS = 8
-MAX_SEARCH_LENGTH = 200
 TRIGRAM_THRESHOLD = 0.3
 # Cursors of a typo-tolerant (trigram) search page carry this mark, so later pages keep the mode.
 TRIGRAM_CURSOR = "~"
@@ -54,19 +52,6 @@ class ProductFilterData:
     status: ProductStatus | None = None
 
 
-def search_terms(text: str) -> list[str]:
-    return re.findall(r"\w+", text.lower()[:MAX_SEARCH_LENGTH])[:MAX_SEARCH_TERMS]
-
-
-def prefix_query(terms: list[str]) -> ColumnElement[Any]:
-    """Every term as a prefix ("lapt" finds "laptop"), all required; or, for a SKU typed with
-    spaces or punctuation ("sku 0042"), the terms squashed together as one SKU prefix."""
-    every_term = " & ".join(f"{term}:*" for term in terms)
-    if len(terms) > 1:
-        every_term = f"({every_term}) | {''.join(terms)}:*"
-    return func.to_tsquery("english", every_term)
-
-
 def _check_price(value: Decimal | None, name: str) -> None:
     if value is not None and (not value.is_finite() or value < 0 or value > MAX_PRICE):
         raise BadUserInput(f"`{name}` must be a price between 0 and {MAX_PRICE}.")
@@ -79,30 +64,22 @@ def filter_conditions(viewer_is_staff: bool, data: ProductFilterData) -> list[Co
         raise BadUserInput("`ratingMin` must be between 0 and 5.")
     if data.status not in (None, ProductStatus.PUBLISHED) and not viewer_is_staff:
         raise Forbidden("Only staff can list unpublished products.")
-    conditions: list[ColumnElement[bool]] = []
-    if data.category_id is not None:
-        category_id = key_of(data.category_id, "Category")
-        if category_id is None:
-            conditions.append(false())
-        elif data.include_descendants:
-            in_tree = select(Category.id).where(
-                or_(Category.id == category_id, Category.path.contains([category_id]))
-            )
-            conditions.append(Product.category_id.in_(in_tree.scalar_subquery()))
-        else:
-            conditions.append(Product.category_id == category_id)
-    if data.price_min is not None:
-        conditions.append(Product.price >= data.price_min)
-    if data.price_max is not None:
-        conditions.append(Product.price <= data.price_max)
-    if data.in_stock is not None:
-        conditions.append(Product.stock > 0 if data.in_stock else Product.stock == 0)
-    if data.rating_min is not None:
-        conditions.append(Product.rating_count > 0)
-        conditions.append(Product.rating_average >= Decimal(str(data.rating_min)))
-    if data.status is not None:
-        conditions.append(Product.status == data.status)
-    return conditions
+    return product_conditions(data).conditions()
+
+
+def product_conditions(data: ProductFilterData) -> ProductConditions:
+    """The filter as plain values (validate it first with `filter_conditions`)."""
+    category_id = key_of(data.category_id, "Category") if data.category_id is not None else None
+    return ProductConditions(
+        category_id=category_id,
+        no_category_match=data.category_id is not None and category_id is None,
+        include_descendants=data.include_descendants,
+        price_min=data.price_min,
+        price_max=data.price_max,
+        in_stock=data.in_stock,
+        rating_min=data.rating_min,
+        status=data.status,
+    )
 
 
 def _rank(product: Product) -> Any:

@@ -101,10 +101,13 @@ def main() -> int:
         cwd=PROJECT_ROOT,
     )
     # A staff account: the subscription checks create a product and change it.
-    staff_email, staff_password = f"staff-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(18)
+    staff_email, staff_password = (
+        f"staff-{secrets.token_hex(4)}@example.com",
+        secrets.token_urlsafe(18),
+    )
+    create_staff = ["users", "create", "--role", "staff", "--email", staff_email]
     subprocess.run(
-        [*catalog, "users", "create", "--email", staff_email, "--password", staff_password]
-        + ["--role", "staff"],
+        [*catalog, *create_staff, "--password", staff_password],
         env=env,
         cwd=PROJECT_ROOT,
         check=True,

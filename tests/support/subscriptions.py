@@ -42,10 +42,10 @@ class WsClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self.socket.send(orjson.dumps(message).decode())
 
-    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+    async def receive(self, wait: float = WAIT) -> dict[str, Any]:
         """The next message other than the server's keep-alive pings."""
         while True:
-            raw = await asyncio.wait_for(self.socket.recv(), timeout)
+            raw = await asyncio.wait_for(self.socket.recv(), wait)
             message: dict[str, Any] = orjson.loads(raw)
             if message.get("type") == "ping":
                 await self.send({"type": "pong"})
@@ -68,14 +68,15 @@ class WsClient:
             }
         )
 
-    async def closed(self, timeout: float = WAIT) -> tuple[int, str]:
+    async def closed(self, wait: float = WAIT) -> tuple[int, str]:
         """(code, reason) once the server closes the connection; messages before are dropped."""
         try:
             while True:
-                await asyncio.wait_for(self.socket.recv(), timeout)
-        except ConnectionClosed as closed:
-            assert closed.rcvd is not None, "closed without a close frame"
-            return closed.rcvd.code, closed.rcvd.reason
+                await asyncio.wait_for(self.socket.recv(), wait)
+        except ConnectionClosed as error:
+            frame = error.rcvd
+        assert frame is not None, "closed without a close frame"
+        return frame.code, frame.reason
 
 
 def ws_url(server: Server) -> str:

@@ -1,0 +1,1 @@
+"""Product export: the file format shared with the import, and the export job."""

@@ -1,0 +1,1 @@
+"""Jobs a person starts and follows: the runner, the job outbox, and the handlers by kind."""
