@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from db.global_ids import decode_global_id
 from db.users import Role
 from resolvers.context import Services
 from resolvers.users.tokens import TokenSigner
-from tests.support.catalog import execute, new_user
+from tests.support.catalog import build_catalog, execute, new_user
 from tests.support.graphql import GRAPHQL_RESPONSE
 from tests.support.subscriptions import (
     PRODUCT_UPDATED,
@@ -44,6 +44,14 @@ mutation ($input: CreateProductInput!) {
 UPDATE = """
 mutation ($id: ID!, $input: UpdateProductInput!) {
   updateProduct(id: $id, input: $input) { product { id stock } errors { code } }
+}
+"""
+EXPORT = """
+mutation ($input: ExportProductsInput!) { exportProducts(input: $input) { id status } }
+"""
+JOB_UPDATED = """
+subscription ($id: ID!) {
+  jobUpdated(id: $id) { id status progress { done total percent } resultUrl }
 }
 """
 LIMITS = {
@@ -180,6 +188,54 @@ async def test_only_what_the_subscriber_sees_changing_is_sent(
 
     changed = await next_product(ws)
     assert (changed["id"], changed["inStock"]) == (other, False)
+
+
+# -- Jobs -------------------------------------------------------------------------------------
+
+
+async def test_a_job_running_in_the_worker_streams_its_changes_to_staff(
+    apis: list[Server],
+    ws: WsClient,
+    staff: str,
+    services: Services,
+    run_worker: Callable[[], Awaitable[int]],
+) -> None:
+    await build_catalog(services, products=12, reviews_per_product=0)
+    export = await post(apis[1], EXPORT, {"input": {"format": "CSV"}}, staff)
+    job_id = export["exportProducts"]["id"]
+    await ws.init(staff)
+    await ws.subscribe("job", JOB_UPDATED, {"id": job_id})
+    first = (await ws.receive())["payload"]["data"]["jobUpdated"]
+    assert (first["id"], first["status"]) == (job_id, "QUEUED")
+
+    assert await run_worker() == 1  # the real arq worker, in another task, on the same Redis
+
+    seen = [first]
+    while seen[-1]["status"] != "SUCCEEDED":
+        message = await ws.receive()
+        assert message["type"] == "next", message
+        seen.append(message["payload"]["data"]["jobUpdated"])
+    # Every state in order (changes that came faster than the client read them arrive as
+    # their latest state), progress included, until the final one.
+    order = ["QUEUED", "RUNNING", "SUCCEEDED"]
+    steps = [order.index(state["status"]) for state in seen]
+    assert steps == sorted(steps)
+    done = [state["progress"]["done"] for state in seen]
+    assert done == sorted(done)
+    assert seen[-1]["progress"] == {"done": 12, "total": 12, "percent": 100.0}
+    assert seen[-1]["resultUrl"]
+
+
+async def test_jobs_are_not_streamed_to_customers(
+    apis: list[Server], ws: WsClient, staff: str, services: Services
+) -> None:
+    export = await post(apis[1], EXPORT, {"input": {"format": "CSV"}}, staff)
+    _user, customer = await new_user(services)
+    await ws.init(customer)
+    await ws.subscribe("job", JOB_UPDATED, {"id": export["exportProducts"]["id"]})
+    refused = await ws.receive()
+    assert (refused["type"], refused["payload"]["data"]) == ("next", {"jobUpdated": None})
+    assert await ws.receive() == {"id": "job", "type": "complete"}
 
 
 # -- The protocol -------------------------------------------------------------------------------
