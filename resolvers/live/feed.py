@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from workers.events import JOBS_CHANNEL, PRODUCTS_CHANNEL, decode_ids
@@ -32,6 +34,8 @@ logger = logging.getLogger("catalog.live")
 CHANNELS = (JOBS_CHANNEL, PRODUCTS_CHANNEL)
 INITIAL_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
+HEALTH_CHECK_SECONDS = 5
+SILENCE_SECONDS = 3 * HEALTH_CHECK_SECONDS
 
 
 class Watch:
@@ -124,12 +128,35 @@ class ChangeFeed:
         for watch in {w for by_id in self._watching.values() for ws in by_id.values() for w in ws}:
             watch.resync()
 
+    async def _receive(self, pubsub: PubSub) -> None:
+        """Dispatch messages until the connection fails. Redis answers the PING sent every
+        HEALTH_CHECK_SECONDS while idle; silence for SILENCE_SECONDS means a connection that
+        died without a word (a half-open TCP connection), so it is given up."""
+        heard = pinged = time.monotonic()
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            now = time.monotonic()
+            if message is not None:
+                heard = now
+            elif now - heard > SILENCE_SECONDS:
+                raise ConnectionError("no answer from Redis")
+            if now - pinged > HEALTH_CHECK_SECONDS:
+                await pubsub.ping()  # answered on this connection by a "pong" message
+                pinged = now
+            if message is None or message.get("type") != "message":
+                continue  # a pong, a subscription confirmation
+            channel = message["channel"]
+            name = channel.decode() if isinstance(channel, bytes) else str(channel)
+            self.dispatch(name, decode_ids(message["data"]))
+
     async def _listen(self) -> None:
         backoff = INITIAL_BACKOFF
         lost = False
         while True:
             client: Redis = Redis.from_url(
-                self.redis_url, socket_connect_timeout=2, health_check_interval=15
+                self.redis_url,
+                socket_connect_timeout=2,
+                socket_keepalive=True,
             )
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
@@ -141,13 +168,7 @@ class ChangeFeed:
                     lost = False
                 # Changes announced before this point were not heard: read the current state.
                 self._resync_all()
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    channel = message["channel"]
-                    name = channel.decode() if isinstance(channel, bytes) else str(channel)
-                    self.dispatch(name, decode_ids(message["data"]))
-                raise ConnectionError("the pub/sub connection ended")
+                await self._receive(pubsub)
             except (RedisError, OSError, ConnectionError) as error:
                 self.connected.clear()
                 if not lost:
