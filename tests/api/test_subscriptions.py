@@ -382,3 +382,31 @@ def key(product_id: str) -> int:
     decoded = decode_global_id(product_id)
     assert decoded is not None
     return int(decoded[1])
+
+
+# -- Production ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def production_api(settings: Settings, tmp_path: Path) -> Iterator[Server]:
+    env = server_env(settings, tmp_path, ENVIRONMENT="production", MAIL_TRANSPORT="outbox")
+    with api_servers(["api-production"], env, tmp_path) as (server,):
+        yield server
+
+
+async def test_production_keeps_suggestions_for_staff_as_over_http(
+    production_api: Server, staff: str
+) -> None:
+    misspelt = "subscription ($ids: [ID!]!) { productUpdated(ids: $ids) { nam } }"
+    messages = []
+    for token in (None, staff):
+        async with open_ws(production_api) as socket:
+            ws = WsClient(socket)
+            await ws.init(token)
+            await ws.subscribe("1", misspelt, {"ids": []})
+            refused = await ws.receive()
+            assert refused["type"] == "error"
+            messages.append(refused["payload"][0]["message"])
+    public, for_staff = messages
+    assert public == "Cannot query field 'nam' on type 'Product'."
+    assert "Did you mean 'name'?" in for_staff
