@@ -81,12 +81,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
-    from app.worker import build_worker
+    from app.worker_supervisor import run_supervised
 
     settings = with_services(get_settings())
     configure_logging(settings.log_level)
-    build_worker(settings, burst=args.burst).run()
-    return 0
+    # Waits out Redis and PostgreSQL outages (app/worker_supervisor.py).
+    return asyncio.run(run_supervised(settings, burst=args.burst))
+
+
+def cmd_export_products(args: argparse.Namespace) -> int:
+    from app.job_cli import export_products
+    from app.logs import configure_logging
+
+    settings = with_services(get_settings())
+    configure_logging("WARNING")
+    out = Path(args.out)
+    file_format = args.format or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
+    return asyncio.run(export_products(settings, out, file_format))
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
@@ -248,6 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--path", default=str(SCHEMA_PATH))
     export.add_argument("--check", action="store_true", help="fail if the file is stale")
     export.set_defaults(func=cmd_export_schema)
+
+    exports = commands.add_parser("export", help="export data to a file (runs the export job)")
+    exports_commands = exports.add_subparsers(
+        dest="export_command", required=True, metavar="COMMAND"
+    )
+    products = exports_commands.add_parser(
+        "products", help="every product, in the import template's columns"
+    )
+    products.add_argument("--out", required=True, metavar="FILE")
+    products.add_argument(
+        "--format", choices=["csv", "xlsx"], default=None, help="default: from FILE's extension"
+    )
+    products.set_defaults(func=cmd_export_products)
 
     users = commands.add_parser("users", help="manage accounts")
     users_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")

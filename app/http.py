@@ -1,6 +1,7 @@
 """GraphQL over HTTP, following the GraphQL-over-HTTP spec.
 
-- POST with `application/json`; GET for queries only (a mutation over GET is 405).
+- POST with `application/json` (or a GraphQL multipart request carrying files: app/uploads.py);
+  GET for queries only (a mutation over GET is 405).
 - Responses in `application/graphql-response+json` when the client accepts it: a document that
   fails to parse or validate is then a 4xx with no `data` key. Older clients asking for
   `application/json` get 200 for every well-formed request, as the spec requires.
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 import strawberry
 from graphql import GraphQLError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
@@ -33,6 +35,7 @@ from app.graphiql import graphiql_response
 from app.graphql_params import (
     GRAPHQL_RESPONSE,
     JSON,
+    GraphQLParams,
     HttpError,
     negotiate,
     read_params,
@@ -42,6 +45,7 @@ from app.logs import request_id_of
 from app.persisted_queries import PersistedQueries, PersistedQueryError
 from app.settings import Settings
 from app.trusted_documents import TrustedDocuments
+from app.uploads import is_multipart, read_multipart
 from resolvers.context import Context, Services
 from resolvers.errors import DeadlineExceeded, ResponseTooLarge
 
@@ -141,13 +145,31 @@ class GraphQLEndpoint:
         media = negotiate(request.headers.get("accept"))
         if media is None:
             return error_response(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", JSON, request_id)
+        form: FormData | None = None
         try:
-            params = await read_params(request, settings.max_body_bytes)
+            if is_multipart(request):
+                params, form = await read_multipart(
+                    request,
+                    max_upload_bytes=settings.max_upload_bytes,
+                    max_field_bytes=settings.max_body_bytes,
+                )
+            else:
+                params = await read_params(request, settings.max_body_bytes)
             check_document_length(params.query, settings.max_document_length)
         except HttpError as error:
+            if form is not None:
+                await form.close()
             logger.info("rejected request %s: %s", request_id, error.message)
             return error_response(error.status, error.message, media, request_id, error.headers)
+        try:
+            return await self.run(request, params, media, request_id)
+        finally:
+            if form is not None:
+                await form.close()
 
+    async def run(
+        self, request: Request, params: GraphQLParams, media: str, request_id: str
+    ) -> Response:
         context = await build_context(
             self.services,
             request_id=request_id,

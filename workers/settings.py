@@ -17,6 +17,7 @@ from workers.housekeeping import purge_expired_auth
 from workers.jobs.outbox import sweep_jobs
 from workers.jobs.runner import run_job
 from workers.password_resets import process_password_reset, sweep_password_resets
+from workers.retention import purge_old_files
 
 # The job kinds this worker runs (each module registers its handler with the runner).
 JOB_HANDLERS = (product_exports,)
@@ -36,6 +37,7 @@ class WorkerSettings:
         cron(sweep_outbox, second={15}, run_at_startup=True, unique=True),
         cron(sweep_password_resets, second={45}, run_at_startup=True, unique=True),
         cron(sweep_jobs, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),
+        cron(purge_old_files, hour={3}, minute={37}, second={0}, unique=True),
         cron(purge_expired_auth, hour={3}, minute={17}, second={0}, unique=True),
     ]
     job_timeout = 60

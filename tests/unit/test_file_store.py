@@ -78,3 +78,42 @@ async def test_in_the_callers_transaction_a_file_rolls_back_with_it(
         assert await store.delete(session, [file_id]) == 1
         await session.commit()
     assert await read_all(store, file_id) == b""
+
+
+async def test_retention_purges_old_files_but_not_those_of_unfinished_jobs(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from db.jobs import Job, JobKind, JobStatus
+    from workers.retention import purge_old_files
+
+    store = PostgresFileStore(services.sessions)
+    ids = [
+        await store.save(pieces(b"data", 2), name=f"f{i}", content_type="text/csv", purpose="x")
+        for i in range(4)
+    ]
+    async with services.sessions() as session:
+        session.add_all(
+            [
+                Job(
+                    kind=JobKind.EXPORT_PRODUCTS, status=JobStatus.SUCCEEDED, result_file_id=ids[0]
+                ),
+                Job(kind=JobKind.IMPORT_PRODUCTS, status=JobStatus.QUEUED, input_file_id=ids[1]),
+            ]
+        )
+        old = func.now() - timedelta(days=8)
+        await session.execute(
+            update(StoredFile).where(StoredFile.id.in_(ids[:3])).values(created_at=old)
+        )
+        await session.commit()
+    assert await purge_old_files({"sessions": services.sessions}) == 2
+    assert [await store.describe(i) is not None for i in ids] == [False, True, False, True]
+    async with services.sessions() as session:
+        finished = (
+            await session.execute(select(Job).where(Job.status == JobStatus.SUCCEEDED))
+        ).scalar_one()
+    assert finished.result_file_id is None
+    assert await read_all(store, ids[0]) == b""
