@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.services = services
         app.state.graphql = GraphQLEndpoint(services, settings, full_schema, public_schema)
         app.state.subscriptions = SubscriptionEndpoint(
-            services, settings, full_schema, public_schema
+            services, settings, full_schema, public_schema, app.state.graphql.persisted
         )
         services.feed.start()  # listening before the first subscriber: no change is missed
         try:

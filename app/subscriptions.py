@@ -19,8 +19,9 @@ module adds what the HTTP side already enforces, so a WebSocket is no back door:
   `connection_init` within WS_INIT_TIMEOUT_SECONDS, 4409 a subscription id already in use,
   4429 a second `connection_init` or more than WS_MAX_SUBSCRIPTIONS at once, 1009 a message
   over WS_MAX_MESSAGE_BYTES.
-- Documents meet the same checks as over HTTP: MAX_DOCUMENT_LENGTH here, then the schema's
-  extensions (tokens, depth, aliases, directives, cost, rate limit, the document cache).
+- Documents meet the same checks as over HTTP: MAX_DOCUMENT_LENGTH and PERSISTED_QUERIES
+  (an allowlist holds here too) here, then the schema's extensions (tokens, depth, aliases,
+  directives, cost, rate limit, the document cache).
   Only subscriptions run here: queries and mutations go over HTTP.
 - Keep-alive: a `ping` message every WS_KEEPALIVE_SECONDS (clients answer `pong`).
 """
@@ -60,6 +61,8 @@ from strawberry.utils.aio import aclosing
 
 from app.context import bearer_token, identify
 from app.cors import origin_allowed
+from app.graphql_params import GraphQLParams, HttpError
+from app.persisted_queries import PersistedQueries, PersistedQueryError
 from app.settings import Settings
 from resolvers.context import Context, Services
 from resolvers.users.tokens import InvalidAccessToken
@@ -241,7 +244,8 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
         if (
             not isinstance(operation_id, str)
             or not isinstance(payload, dict)
-            or not isinstance(payload.get("query"), str)
+            or not isinstance(payload.get("query") or "", str)
+            or not isinstance(payload.get("extensions") or {}, dict)
             or not isinstance(payload.get("variables") or {}, dict)
             or not isinstance(payload.get("operationName") or "", str)
         ):
@@ -254,20 +258,34 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
         if len(self.operations) >= limit:
             await self.websocket.close(4429, f"Too many subscriptions (at most {limit} at once)")
             return
-        query: str = payload["query"]
+        sent = GraphQLParams(
+            payload.get("query"),
+            payload.get("variables"),
+            payload.get("operationName"),
+            payload.get("extensions"),
+        )
         operation = Operation(
-            self, operation_id, query, payload.get("variables"), payload.get("operationName")
+            self, operation_id, sent.query or "", sent.variables, sent.operation_name
         )
         self.operations[operation_id] = operation
         length_limit = self.endpoint.limits.max_document_length
-        if len(query) > length_limit:
-            error = GraphQLError(
-                f"The GraphQL document is {len(query)} characters, over the limit of "
-                f"{length_limit}.",
-                extensions={"code": "BAD_REQUEST"},
-            )
+        try:
+            if sent.query is not None and len(sent.query) > length_limit:
+                raise HttpError(
+                    413,
+                    f"The GraphQL document is {len(sent.query)} characters, over the limit "
+                    f"of {length_limit}.",
+                )
+            # The same persisted-query rules as over HTTP (an allowlist holds here too).
+            resolved = await self.endpoint.persisted.resolve(sent, staff=self.viewer.is_staff)
+            if resolved.query is None:
+                raise HttpError(400, "The subscribe message must have a `query` string.")
+        except (HttpError, PersistedQueryError) as refused:
+            code = refused.code if isinstance(refused, PersistedQueryError) else "BAD_REQUEST"
+            error = GraphQLError(refused.message, extensions={"code": code})
             await operation.send_initial_errors([error])
             return
+        operation.query = resolved.query
         operation.task = asyncio.create_task(self.run_operation(operation))
         operation.task.add_done_callback(self._task_done)
 
@@ -312,8 +330,10 @@ class SubscriptionEndpoint:
         settings: Settings,
         full: CatalogSchema,
         public: CatalogSchema,
+        persisted: PersistedQueries,
     ) -> None:
         self.services = services
+        self.persisted = persisted
         self.settings = settings
         self.full = full
         self.public = public
@@ -353,5 +373,10 @@ class SubscriptionEndpoint:
         self.connections += 1
         try:
             await _Connection(self, websocket).handle()
+        except Exception:  # an outage while authenticating, a bug: logged, never shown
+            logger.exception("WebSocket connection failed")
+            if websocket.application_state != WebSocketState.DISCONNECTED:
+                with suppress(RuntimeError):
+                    await websocket.close(1011, "Internal server error")
         finally:
             self.connections -= 1

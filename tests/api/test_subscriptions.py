@@ -410,3 +410,23 @@ async def test_production_keeps_suggestions_for_staff_as_over_http(
     public, for_staff = messages
     assert public == "Cannot query field 'nam' on type 'Product'."
     assert "Did you mean 'name'?" in for_staff
+
+
+async def test_an_allowlist_holds_over_websocket_too(
+    settings: Settings, tmp_path: Path, staff: str
+) -> None:
+    env = server_env(settings, tmp_path, PERSISTED_QUERIES="allowlist")
+    with api_servers(["api-allowlist"], env, tmp_path) as (server,):
+        product_id = await create_product(server, staff, "ALLOW-1", "PUBLISHED")
+        answers = []
+        for token in (None, staff):
+            async with open_ws(server) as socket:
+                ws = WsClient(socket)
+                await ws.init(token)
+                await ws.subscribe("1", PRODUCT_UPDATED, {"ids": [product_id]})
+                answers.append(await ws.receive())
+    refused, for_staff = answers
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "QUERY_NOT_IN_SAFELIST"
+    # Staff may send any document, as over HTTP.
+    assert for_staff["payload"]["data"]["productUpdated"]["id"] == product_id
