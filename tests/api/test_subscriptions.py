@@ -25,15 +25,14 @@ from db.global_ids import decode_global_id
 from db.users import Role
 from resolvers.context import Services
 from resolvers.users.tokens import TokenSigner
+from tests.support.apps import catalog_servers, server_env
 from tests.support.catalog import build_catalog, execute, new_user
 from tests.support.graphql import GRAPHQL_RESPONSE
 from tests.support.subscriptions import (
     PRODUCT_UPDATED,
     STAFF_PRODUCT_UPDATED,
     WsClient,
-    api_servers,
     open_ws,
-    server_env,
 )
 
 CREATE = """
@@ -66,7 +65,7 @@ def apis(settings: Settings) -> Iterator[list[Server]]:
     """Two `catalog serve` processes, one Redis (the suite's)."""
     with tempfile.TemporaryDirectory(prefix="subs-") as name:
         directory = Path(name)
-        with api_servers(
+        with catalog_servers(
             ["api-0", "api-1"], server_env(settings, directory, **LIMITS), directory
         ) as s:
             yield s
@@ -351,7 +350,7 @@ def own_redis(settings: Settings) -> Iterator[tuple[Path, list[Server]]]:
         port = ensure_redis(directory)
         env = server_env(settings, directory, REDIS_URL=f"redis://127.0.0.1:{port}/0")
         try:
-            with api_servers(["api-own-redis"], env, directory) as servers:
+            with catalog_servers(["api-own-redis"], env, directory) as servers:
                 yield directory, servers
         finally:
             stop_redis(directory / "redis")
@@ -390,7 +389,7 @@ def key(product_id: str) -> int:
 @pytest.fixture
 def production_api(settings: Settings, tmp_path: Path) -> Iterator[Server]:
     env = server_env(settings, tmp_path, ENVIRONMENT="production", MAIL_TRANSPORT="outbox")
-    with api_servers(["api-production"], env, tmp_path) as (server,):
+    with catalog_servers(["api-production"], env, tmp_path) as (server,):
         yield server
 
 
@@ -416,7 +415,7 @@ async def test_an_allowlist_holds_over_websocket_too(
     settings: Settings, tmp_path: Path, staff: str
 ) -> None:
     env = server_env(settings, tmp_path, PERSISTED_QUERIES="allowlist")
-    with api_servers(["api-allowlist"], env, tmp_path) as (server,):
+    with catalog_servers(["api-allowlist"], env, tmp_path) as (server,):
         product_id = await create_product(server, staff, "ALLOW-1", "PUBLISHED")
         answers = []
         for token in (None, staff):

@@ -1,23 +1,17 @@
 """A graphql-transport-ws client over a real socket (the `websockets` library), as graphql-ws
-in a browser would speak it, and `catalog serve` processes to talk to."""
+in a browser would speak it (servers to talk to: tests.support.apps.catalog_servers)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.settings import Settings
-from bench.servers import Server, free_port
+from bench.servers import Server
 
 PROTOCOL = "graphql-transport-ws"
 WAIT = 10.0  # seconds a test waits for a message it expects (generous: a shared machine)
@@ -91,44 +85,3 @@ def open_ws(server: Server, origin: str | None = None, subprotocol: str = PROTOC
         origin=origin,  # type: ignore[arg-type]
         open_timeout=WAIT,
     )
-
-
-def server_env(settings: Settings, directory: Path, **overrides: str) -> dict[str, str]:
-    assert settings.secret_key is not None and settings.database_url and settings.redis_url
-    return {
-        **os.environ,
-        "ENVIRONMENT": "development",
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "DATA_DIR": str(directory),
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT": "false",
-        **overrides,
-    }
-
-
-@contextmanager
-def api_servers(names: list[str], env: dict[str, str], directory: Path) -> Iterator[list[Server]]:
-    """`catalog serve` processes (one uvicorn worker each) with `env`, stopped afterwards."""
-    catalog = Path(sys.executable).with_name("catalog")
-    servers = []
-    for name in names:
-        port = free_port()
-        servers.append(
-            Server(
-                name,
-                [str(catalog), "serve", "--port", str(port)],
-                port=port,
-                env=env,
-                log_dir=directory,
-                cwd=directory,  # no developer's .env
-            )
-        )
-    try:
-        for server in servers:
-            server.start()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
