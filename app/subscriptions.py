@@ -110,7 +110,8 @@ class _Socket(AsyncWebSocketAdapter):
         try:
             while self.ws.application_state != WebSocketState.DISCONNECTED:
                 text = await self.ws.receive_text()
-                if len(text) > self.max_bytes and len(text.encode()) > self.max_bytes:
+                # Characters are 1 to 4 bytes: encode only when it could be over.
+                if len(text) * 4 > self.max_bytes and len(text.encode()) > self.max_bytes:
                     await self.close(
                         MESSAGE_TOO_BIG, f"Messages are limited to {self.max_bytes} bytes"
                     )
