@@ -74,6 +74,7 @@ logger = logging.getLogger("catalog.subscriptions")
 PROTOCOL = "graphql-transport-ws"
 MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
+MAX_REASON_BYTES = 123
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ class _Socket(AsyncWebSocketAdapter):
             raise WebSocketDisconnected from error
 
     async def close(self, code: int, reason: str) -> None:
+        # A close frame's reason holds at most 123 bytes (RFC 6455); ids the client chose
+        # appear in some reasons.
+        reason = reason.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
         if self.ws.application_state != WebSocketState.DISCONNECTED:
             with suppress(RuntimeError):
                 await self.ws.close(code=code, reason=reason)
@@ -207,10 +211,10 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
         self.schema = self.endpoint.schema_for(viewer)
         self.context = self._context()
         if expires_at := self._token_expiry(authorization):
-            self._every(self._end_at(expires_at))
+            self._background(self._end_at(expires_at))
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
-        self._every(self._keep_alive())
+        self._background(self._keep_alive())
 
     def _token_expiry(self, authorization: str | None) -> datetime | None:
         token = bearer_token(authorization)
@@ -221,7 +225,7 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
         except InvalidAccessToken:
             return datetime.now(UTC)  # expired between identify and here
 
-    def _every(self, coroutine: Any) -> None:
+    def _background(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
         task.add_done_callback(self._task_done)
         self.timers.append(task)

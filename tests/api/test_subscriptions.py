@@ -265,10 +265,11 @@ async def test_a_subscription_id_in_use_closes_with_4409(
     ws: WsClient, client: httpx.AsyncClient
 ) -> None:
     await ws.init()
-    await ws.subscribe("same", PRODUCT_UPDATED, {"ids": []})
-    await ws.subscribe("same", PRODUCT_UPDATED, {"ids": []})
+    long_id = "same-" + "x" * 200  # named in the close frame's reason, which has 123 bytes
+    await ws.subscribe(long_id, PRODUCT_UPDATED, {"ids": []})
+    await ws.subscribe(long_id, PRODUCT_UPDATED, {"ids": []})
     code, reason = await ws.closed()
-    assert code == 4409 and "same" in reason
+    assert code == 4409 and "same-xxx" in reason
 
 
 async def test_too_many_subscriptions_close_with_4429(
