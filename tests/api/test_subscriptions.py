@@ -430,3 +430,15 @@ async def test_an_allowlist_holds_over_websocket_too(
     assert refused["payload"][0]["extensions"]["code"] == "QUERY_NOT_IN_SAFELIST"
     # Staff may send any document, as over HTTP.
     assert for_staff["payload"]["data"]["productUpdated"]["id"] == product_id
+
+
+async def test_connections_over_the_process_limit_are_told_to_come_back_later(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = server_env(settings, tmp_path, WS_MAX_CONNECTIONS="1")
+    with catalog_servers(["api-one-connection"], env, tmp_path) as (server,):
+        async with open_ws(server) as first:
+            assert (await WsClient(first).init())["type"] == "connection_ack"
+            async with open_ws(server) as second:
+                code, reason = await WsClient(second).closed()
+    assert (code, reason) == (1013, "Too many connections: try again later")
