@@ -37,9 +37,11 @@ schema: install
 check: lint test
 
 # Not part of `make test`: minutes of load on this machine; appends to docs/benchmarks.md.
+# bench.export: product export rows/s against COPY (about a minute).
 bench: install
 	$(BIN)/python -m bench.run --record
 	$(BIN)/python -m bench.subscriptions --record
+	$(BIN)/python -m bench.export --record
 
 # Not part of `make test`: Apollo Client 4 and urql 6 in headless Chromium on another origin
 # (needs Node.js; installs Debian's chromium when missing and root). See tests/browser/check.py.

@@ -25,25 +25,18 @@ from typing import Any
 
 from arq.worker import Worker
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from app.settings import Settings
 from app.worker import build_worker
 from db.session import create_engine
+from workers.jobs.runner import TRANSIENT_ERRORS
 
 logger = logging.getLogger("catalog.worker")
 
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    RedisError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-    OperationalError,
-    InterfaceError,
-    DBAPIError,
-)
+# What a lost connection raises: the runner's transient faults, and any driver error.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, DBAPIError)
 CLOSE_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncio.CancelledError)
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 30.0

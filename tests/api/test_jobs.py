@@ -100,7 +100,12 @@ async def test_an_xlsx_export_of_a_filtered_catalog(
             {
                 "input": {
                     "format": "XLSX",
-                    "filter": {"categoryId": gid("Category", catalog.leaf.id), "inStock": True},
+                    "filter": {
+                        "categoryId": gid("Category", catalog.leaf.id),
+                        "inStock": True,
+                        "status": "PUBLISHED",
+                        "priceMin": "11",
+                    },
                 }
             },
         )
@@ -112,7 +117,7 @@ async def test_an_xlsx_export_of_a_filtered_catalog(
     sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)["products"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:3] == ("sku", "name", "description")
-    expected = [f"SKU-{i:04d}" for i in range(12) if i % 3 and i % 5]
+    expected = [f"SKU-{i:04d}" for i in range(12) if i % 3 and i % 5 and i % 6 and i >= 1]
     assert [row[0] for row in rows[1:]] == expected
     assert job["progress"]["done"] == len(expected)
 

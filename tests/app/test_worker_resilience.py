@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -81,12 +81,28 @@ class WorkerProcess:
         return self.process.returncode
 
 
+StartWorker = Callable[[str], Awaitable[WorkerProcess]]
+
+
 @pytest.fixture
-async def workers(
-    settings: Settings, private_redis: tuple[Path, str], tmp_path: Path
-) -> AsyncIterator[list[WorkerProcess]]:
+async def start_worker(
+    client: httpx.AsyncClient,
+    services: Services,
+    settings: Settings,
+    private_redis: tuple[Path, str],
+    tmp_path: Path,
+) -> AsyncIterator[StartWorker]:
+    """Starts `catalog worker` processes on the private Redis (a catalog of 5 products is
+    there); each is stopped at the end."""
+    await build_catalog(services, products=5, reviews_per_product=0)
     started: list[WorkerProcess] = []
-    yield started
+
+    async def start(name: str) -> WorkerProcess:
+        worker = WorkerProcess(settings, private_redis[1], tmp_path / f"{name}.log")
+        started.append(worker)
+        return worker
+
+    yield start
     for worker in started:
         worker.stop()
 
@@ -124,17 +140,10 @@ async def wait_for_status(
 
 
 async def test_the_worker_waits_out_a_redis_restart(
-    client: httpx.AsyncClient,
-    services: Services,
-    settings: Settings,
-    private_redis: tuple[Path, str],
-    workers: list[WorkerProcess],
-    tmp_path: Path,
+    services: Services, private_redis: tuple[Path, str], start_worker: StartWorker
 ) -> None:
     data_dir, redis_url = private_redis
-    await build_catalog(services, products=5, reviews_per_product=0)
-    worker = WorkerProcess(settings, redis_url, tmp_path / "worker.log")
-    workers.append(worker)
+    worker = await start_worker("worker")
     await worker.wait_for_log("worker ready")
     before = await new_export(services, redis_url)
     await wait_for_status(services, before, JobStatus.SUCCEEDED)
@@ -156,17 +165,10 @@ async def test_the_worker_waits_out_a_redis_restart(
 
 
 async def test_a_killed_workers_job_is_taken_over_by_another_worker(
-    client: httpx.AsyncClient,
-    services: Services,
-    settings: Settings,
-    private_redis: tuple[Path, str],
-    workers: list[WorkerProcess],
-    tmp_path: Path,
+    services: Services, private_redis: tuple[Path, str], start_worker: StartWorker
 ) -> None:
-    _, redis_url = private_redis
-    await build_catalog(services, products=5, reviews_per_product=0)
-    first = WorkerProcess(settings, redis_url, tmp_path / "first.log")
-    workers.append(first)
+    redis_url = private_redis[1]
+    first = await start_worker("first")
     await first.wait_for_log("worker ready")
     # Hold the catalog so the export stays mid-run (claimed, heartbeating) until we kill it.
     async with services.sessions() as blocker:
@@ -178,8 +180,7 @@ async def test_a_killed_workers_job_is_taken_over_by_another_worker(
         first.process.wait(10)
         await blocker.rollback()
 
-    second = WorkerProcess(settings, redis_url, tmp_path / "second.log")
-    workers.append(second)
+    second = await start_worker("second")
     done = await wait_for_status(services, job_id, JobStatus.SUCCEEDED, within=40)
     assert done.attempts == 2
     assert done.progress_done == 5

@@ -43,6 +43,18 @@ def format_images(images: list[dict[str, str]]) -> str:
     return IMAGE_SEPARATOR.join(entries)
 
 
+# `format_images` as SQL over `products.images` (the export reads cells ready-made: decoding
+# and re-encoding JSON in Python would cost more than the rest of a row). Keep the two in step:
+# tests/unit/test_product_file_format.py checks they agree.
+IMAGES_CELL_SQL = """coalesce((
+  SELECT string_agg(
+    CASE WHEN coalesce(image->>'alt', '') = '' THEN image->>'url'
+         ELSE (image->>'url') || '|' || (image->>'alt') END,
+    E'\\n' ORDER BY position)
+  FROM jsonb_array_elements(products.images) WITH ORDINALITY AS entry(image, position)
+), '')"""
+
+
 def parse_images(cell: str) -> list[dict[str, str]]:
     """The images of a cell (the inverse of `format_images`); validation is the caller's."""
     images = []

@@ -18,6 +18,8 @@ hand as `'=…`, which a spreadsheet shows as `=…` too).
 from __future__ import annotations
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# First characters worth a closer look (the export calls this for every text cell).
+_FIRST = frozenset("=+-@\t\r'")
 
 
 def _needs_quote(text: str) -> bool:
@@ -25,7 +27,7 @@ def _needs_quote(text: str) -> bool:
 
 
 def neutralise(text: str) -> str:
-    return "'" + text if _needs_quote(text) else text
+    return "'" + text if text and text[0] in _FIRST and _needs_quote(text) else text
 
 
 def unneutralise(text: str) -> str:
