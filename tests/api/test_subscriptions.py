@@ -442,3 +442,11 @@ async def test_connections_over_the_process_limit_are_told_to_come_back_later(
             async with open_ws(server) as second:
                 code, reason = await WsClient(second).closed()
     assert (code, reason) == (1013, "Too many connections: try again later")
+
+
+async def test_another_subprotocol_closes_with_4406(apis: list[Server]) -> None:
+    # `graphql-ws` is the older subscriptions-transport-ws protocol, which this server does
+    # not speak.
+    async with open_ws(apis[0], subprotocol="graphql-ws") as socket:
+        code, reason = await WsClient(socket).closed()
+    assert code == 4406 and "graphql-transport-ws" in reason
