@@ -169,8 +169,10 @@ class ChangeFeed:
                 # Changes announced before this point were not heard: read the current state.
                 self._resync_all()
                 await self._receive(pubsub)
-            except (RedisError, OSError, ConnectionError) as error:
+            except Exception as error:  # the feed must outlive anything: reconnect
                 self.connected.clear()
+                if not isinstance(error, RedisError | OSError):
+                    logger.exception("change feed: unexpected error; reconnecting")
                 if not lost:
                     logger.warning(
                         "change feed: Redis connection lost (%s); reconnecting with backoff",
