@@ -155,6 +155,8 @@ class _Connection(BaseGraphQLTransportWSHandler[Context, None]):
         self.viewer: Viewer = ANONYMOUS
         self.timers: list[asyncio.Task[None]] = []
         super().__init__(
+            # Strawberry's handler asks its view only for `on_ws_connect`, which
+            # handle_connection_init below replaces.
             view=cast(Any, endpoint),
             websocket=_Socket(websocket, limits.max_message_bytes),
             context=self._context(),
@@ -351,12 +353,6 @@ class SubscriptionEndpoint:
         if not self.settings.is_production or viewer.is_staff:
             return self.full
         return self.public
-
-    def encode_json(self, data: object) -> str:  # Strawberry's view interface
-        return orjson.dumps(data).decode()
-
-    def decode_json(self, data: str | bytes) -> object:  # Strawberry's view interface
-        return orjson.loads(data)
 
     async def __call__(self, websocket: WebSocket) -> None:
         origin = websocket.headers.get("origin")
