@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from bench.servers import Server
 
 PROTOCOL = "graphql-transport-ws"
-WAIT = 10.0  # seconds a test waits for a message it expects (generous: a shared machine)
+WAIT = 15.0  # seconds a test waits for a message it expects (generous: a shared machine)
 
 PRODUCT_UPDATED = """
 subscription Live($ids: [ID!]!) {

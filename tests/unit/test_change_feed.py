@@ -55,11 +55,11 @@ async def test_one_redis_subscription_serves_every_watcher(
             feed.watch(PRODUCTS_CHANNEL, [7]) as a,
             feed.watch(PRODUCTS_CHANNEL, [7, 8]) as b,
         ):
-            await asyncio.wait_for(feed.connected.wait(), 5)
-            await asyncio.wait_for(a.next(), 5)  # the resync after connecting
-            await asyncio.wait_for(b.next(), 5)
+            await asyncio.wait_for(feed.connected.wait(), 15)
+            await asyncio.wait_for(a.next(), 15)  # the resync after connecting
+            await asyncio.wait_for(b.next(), 15)
             await publish_products_changed(redis, [8, 7])
-            assert await asyncio.wait_for(a.next(), 5) == ([7], False)
-            assert await asyncio.wait_for(b.next(), 5) == ([7, 8], False)
+            assert await asyncio.wait_for(a.next(), 15) == ([7], False)
+            assert await asyncio.wait_for(b.next(), 15) == ([7, 8], False)
     finally:
         await feed.close()
