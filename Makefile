@@ -41,10 +41,12 @@ check: lint test
 # bench.imports: product import rows/s and worker RSS against COPY FROM (about a minute).
 bench: install
 	$(BIN)/python -m bench.run --record
+	$(BIN)/python -m bench.subscriptions --record
 	$(BIN)/python -m bench.export --record
 	$(BIN)/python -m bench.imports --record
 
-# Not part of `make test`: Apollo Client 4 and urql 6 in headless Chromium on another origin
+# Not part of `make test`: Apollo Client 4 and urql 6 (queries, graphql-ws subscriptions) in
+# headless Chromium on another origin, and GraphiQL running a subscription
 # (needs Node.js; installs Debian's chromium when missing and root). See tests/browser/check.py.
 browser-check: install
 	$(BIN)/python -m tests.browser.check

@@ -50,6 +50,15 @@ def origin_pattern(origins: Iterable[str]) -> str | None:
     return "|".join(alternatives) or None
 
 
+def origin_allowed(origins: Iterable[str], origin: str) -> bool:
+    """Whether a page of `origin` may call the API (the WebSocket handshake's check)."""
+    origins = tuple(origins)
+    if "*" in origins:
+        return True
+    pattern = origin_pattern(origins)
+    return pattern is not None and re.fullmatch(pattern, origin) is not None
+
+
 def _add_vary_origin(headers: MutableHeaders) -> None:
     values = headers.getlist("vary")
     present = {part.strip().lower() for value in values for part in value.split(",")}

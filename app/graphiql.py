@@ -12,10 +12,12 @@ So everything is self-hosted and served by :data:`static_mount` under ``/static`
   versions and ``refresh.sh`` re-downloads them.
 * ``app/static/catalog/graphiql.js`` / ``graphiql.css`` -- our own start-up script and page
   styles. The script reads the GraphQL endpoint from the ``data-endpoint`` attribute of the
-  ``#graphiql`` element, so the HTML needs no inline script.
+  ``#graphiql`` element, so the HTML needs no inline script. Subscriptions go over a
+  WebSocket to the same endpoint with the vendored ``graphql-ws`` client
+  (``connect-src 'self'`` covers ``ws:``/``wss:`` of the page's own host).
 
 The page makes no request to any other host: fonts are ``data:`` URLs inside the GraphiQL
-stylesheet, and queries go to the same-origin endpoint.
+stylesheet, and queries (and subscriptions) go to the same-origin endpoint.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ _PAGE = """\
     <script src="{static}/graphiql/react.production.min.js"></script>
     <script src="{static}/graphiql/react-dom.production.min.js"></script>
     <script src="{static}/graphiql/graphiql.min.js"></script>
+    <script src="{static}/graphiql/graphql-ws.min.js"></script>
     <script src="{static}/catalog/graphiql.js"></script>
   </body>
 </html>

@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from app.cors import Cors
 from app.downloads import download_file
@@ -23,8 +24,10 @@ from app.http import GraphQLEndpoint
 from app.logs import RequestIdMiddleware
 from app.proxies import TrustedProxies
 from app.settings import Settings, get_settings
+from app.subscriptions import SubscriptionEndpoint
 from db.session import create_engine, create_reader_factory, create_session_factory
 from resolvers.context import Config, Services
+from resolvers.live.feed import ChangeFeed
 from resolvers.rate_limit import RateBudget
 from resolvers.users.tokens import TokenSigner
 from schema.root import Limits, Shared, build_schema
@@ -95,10 +98,12 @@ def create_services(settings: Settings) -> Services:
             audience=settings.jwt_audience,
             lifetime=timedelta(minutes=settings.access_token_minutes),
         ),
+        feed=ChangeFeed(settings.redis_url),
     )
 
 
 async def close_services(services: Services) -> None:
+    await services.feed.close()
     await services.redis.aclose()
     engine = services.sessions.kw["bind"]
     await engine.dispose()
@@ -151,6 +156,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         services = create_services(settings)
         app.state.services = services
         app.state.graphql = GraphQLEndpoint(services, settings, full_schema, public_schema)
+        app.state.subscriptions = SubscriptionEndpoint(
+            services, settings, full_schema, public_schema, app.state.graphql.persisted
+        )
+        services.feed.start()  # listening before the first subscriber: no change is missed
         try:
             yield
         finally:
@@ -160,9 +169,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         endpoint: GraphQLEndpoint = request.app.state.graphql
         return await endpoint(request)
 
+    async def subscriptions(websocket: WebSocket) -> None:
+        endpoint: SubscriptionEndpoint = websocket.app.state.subscriptions
+        await endpoint(websocket)
+
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", subscriptions),
             Route("/files/{token}", download_file, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=200.0, gt=0)
     rate_limit_staff_factor: float = Field(default=10.0, ge=1)
 
+    # Subscriptions (graphql-transport-ws on /graphql, see app/subscriptions.py)
+    ws_max_connections: int = Field(default=5000, ge=1)  # per API process
+    ws_max_subscriptions: int = Field(default=50, ge=1)  # per connection
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024)  # one client message
+    ws_keepalive_seconds: float = Field(default=15.0, gt=0)  # server pings this often
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)  # for connection_init
+
     # Tokens
     jwt_issuer: str = "catalog-api"
     jwt_audience: str = "catalog-api"

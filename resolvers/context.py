@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.session import SessionFactory
 from db.users import User
+from resolvers.live.feed import ChangeFeed
 from resolvers.loaders import Loaders, create_loaders
 from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
@@ -59,6 +60,8 @@ class Services:
     # The general Redis connection: arq's queue, throttles.
     redis: ArqRedis
     signer: TokenSigner
+    # Committed changes announced on Redis pub/sub, one listener per process (subscriptions).
+    feed: ChangeFeed
 
     @cached_property
     def files(self) -> FileStore:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from resolvers.context import Context
 from resolvers.errors import DeadlineExceeded
@@ -29,6 +30,11 @@ class ExecutionDeadline(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         context: Context = self.execution_context.context
+        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+            # Runs as long as the client listens; each event's reads are bounded by
+            # DB_STATEMENT_TIMEOUT_MS, and the connection's limits bound the rest.
+            yield
+            return
         try:
             async with asyncio.timeout(self.seconds) as deadline:
                 yield

@@ -42,6 +42,7 @@ from schema.orders import OrderQuery
 from schema.request_cost import RequestCost
 from schema.review_mutations import ReviewMutation, ReviewQuery
 from schema.scalars import SCALAR_OVERRIDES
+from schema.subscriptions import Subscription
 from schema.users import UserMutation, UserQuery
 
 
@@ -119,12 +120,16 @@ class CatalogSchema(strawberry.Schema):
             allowed_operation_types,
             operation_extensions,
         )
-        # An error raised in an extension hook (a validation rule, the cached parser) is caught
-        # by strawberry outside the operation, so ErrorPolicy never sees it: mask and code it
-        # here, or its message (which may hold SQL or internals) would reach the client.
+        return self.finish_errors(result, context_value)
+
+    def finish_errors(self, result: ExecutionResult, context: Any) -> ExecutionResult:
+        """`result` with every error masked (if unexpected) and coded. An error raised in an
+        extension hook (a validation rule, the cached parser) is caught by strawberry outside
+        the operation, so ErrorPolicy never sees it: without this, its message (which may hold
+        SQL or internals) would reach the client. Subscriptions' results pass here too."""
         if result.errors:
             result.errors = [
-                mask_unexpected(error, context_value)
+                mask_unexpected(error, context)
                 if is_unexpected(error)
                 else with_code(error, self.suggestions)
                 for error in result.errors
@@ -167,6 +172,7 @@ def build_schema(
     built = CatalogSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, name_converter=CachedNameConverter()),
         scalar_overrides=SCALAR_OVERRIDES,

@@ -36,6 +36,7 @@ from resolvers.errors import ErrorCode, UserError, not_found, user_error
 from resolvers.ids import key_of
 from resolvers.orders.purchases import was_ordered
 from resolvers.results import Deleted, Outcome
+from workers.events import publish_products_changed
 
 SLUG_RETRIES = 3
 UNIQUE_SKU = "uq_products_sku"
@@ -175,6 +176,7 @@ async def create_product(ctx: Context, data: ProductData) -> Outcome[Product]:
             failed = await insert_unique(session, product)
             if failed is None:
                 await session.commit()
+                await publish_products_changed(ctx.services.redis, [product.id])
                 return Outcome(product)
             refused = failed
             # Lost a race for the slug we generated: take the next free one and try again.
@@ -238,6 +240,7 @@ async def update_product(ctx: Context, product_id: str, data: ProductData) -> Ou
             return Outcome.refused(_taken(constraint))
         await session.refresh(product)
         await session.commit()
+    await publish_products_changed(ctx.services.redis, [product.id])
     return Outcome(product)
 
 
@@ -253,6 +256,7 @@ async def archive_product(ctx: Context, product_id: str) -> Outcome[Product]:
             await session.flush()
             await session.refresh(product)
             await session.commit()
+            await publish_products_changed(ctx.services.redis, [product.id])
     return Outcome(product)
 
 
@@ -275,4 +279,5 @@ async def delete_product(ctx: Context, product_id: str) -> Deleted:
         deleted_id = product.id
         await session.delete(product)
         await session.commit()
+    await publish_products_changed(ctx.services.redis, [deleted_id])
     return Deleted(deleted_id)

@@ -107,6 +107,7 @@ def test_scripts_are_local_and_served(client: TestClient, page: _Assets) -> None
         "/static/graphiql/react.production.min.js",
         "/static/graphiql/react-dom.production.min.js",
         "/static/graphiql/graphiql.min.js",
+        "/static/graphiql/graphql-ws.min.js",
         "/static/catalog/graphiql.js",
     ]
     for src in page.scripts:
@@ -157,6 +158,8 @@ def test_vendored_files_and_licenses_are_present() -> None:
         "LICENSE.graphiql",
         "LICENSE.react",
         "LICENSE.react-dom",
+        "graphql-ws.min.js",
+        "LICENSE.graphql-ws",
         "README.md",
     ):
         assert (vendored / name).is_file(), name

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +19,10 @@ import pytest
 from sqlalchemy import text
 
 from app.settings import Settings
-from bench.servers import Server, free_port
+from bench.servers import Server
 from db.users import Role
 from resolvers.context import Services
-from tests.support.apps import client_of, running_app
+from tests.support.apps import catalog_servers, client_of, running_app, server_env
 from tests.support.catalog import new_user
 from tests.support.graphql import GRAPHQL_RESPONSE, GraphQLClient
 
@@ -202,38 +200,15 @@ def two_servers(
     client: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> Iterator[list[Server]]:
     """Two `catalog serve` processes on the suite's PostgreSQL and Redis, limit on."""
-    assert settings.secret_key is not None and settings.database_url and settings.redis_url
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "development",
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "DATA_DIR": str(tmp_path),
-        "LOG_LEVEL": "WARNING",
-        "RATE_LIMIT": "true",
-        "RATE_LIMIT_BURST": "30",
-        "RATE_LIMIT_PER_SECOND": "0.01",
-    }
-    catalog = Path(sys.executable).with_name("catalog")
-    servers = [
-        Server(
-            f"api-{i}",
-            [str(catalog), "serve", "--port", str(port)],
-            port=port,
-            env=env,
-            log_dir=tmp_path,
-            cwd=tmp_path,  # no developer's .env
-        )
-        for i, port in enumerate((free_port(), free_port()))
-    ]
-    try:
-        for server in servers:
-            server.start()
+    env = server_env(
+        settings,
+        tmp_path,
+        RATE_LIMIT="true",
+        RATE_LIMIT_BURST="30",
+        RATE_LIMIT_PER_SECOND="0.01",
+    )
+    with catalog_servers(["api-0", "api-1"], env, tmp_path) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 async def test_the_bucket_is_shared_by_two_catalog_serve_processes(

@@ -4,7 +4,8 @@ Starts the API (`catalog serve`) on the embedded services under `.data/browser-c
 DATABASE_URL / REDIS_URL), with CORS_ORIGINS allowing only the page's origin
 (http://127.0.0.1:<page port>), then runs `run.mjs`: a static server for the page, and headless
 Chromium (Debian's, driven by playwright-core) loading it from that origin and from a disallowed
-one (http://localhost:<page port>). Prints a pass/fail summary; exit code 0 when all passed.
+one (http://localhost:<page port>), then GraphiQL on the API's own origin running a
+subscription. Prints a pass/fail summary; exit code 0 when all passed.
 
 Needs Node.js and npm (packages pinned in package-lock.json) and /usr/bin/chromium, installed
 with apt-get when missing and we are root. Not part of `make test`.
@@ -99,6 +100,19 @@ def main() -> int:
         env=env,
         cwd=PROJECT_ROOT,
     )
+    # A staff account: the subscription checks create a product and change it.
+    staff_email, staff_password = (
+        f"staff-{secrets.token_hex(4)}@example.com",
+        secrets.token_urlsafe(18),
+    )
+    create_staff = ["users", "create", "--role", "staff", "--email", staff_email]
+    subprocess.run(
+        [*catalog, *create_staff, "--password", staff_password],
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_ready(f"http://127.0.0.1:{api_port}/readyz", api)
         runner = subprocess.run(
@@ -111,6 +125,10 @@ def main() -> int:
                 str(page_port),
                 "--out",
                 str(HERE / "results"),
+                "--staff-email",
+                staff_email,
+                "--staff-password",
+                staff_password,
             ],
             cwd=HERE,
             check=False,

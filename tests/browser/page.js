@@ -4,7 +4,9 @@
 // the results, for the screenshot.
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
-import { Client, cacheExchange, fetchExchange } from "@urql/core";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "@urql/core";
+import { createClient as createWsClient } from "graphql-ws";
 
 // Every request the clients make, as the page sees it (preflights are the browser's own).
 const traffic = [];
@@ -64,6 +66,112 @@ function urql(api, token) {
   });
 }
 
+// Subscriptions: graphql-transport-ws on the same URL, ws: instead of http:.
+function wsClient(api, token) {
+  return createWsClient({
+    url: api.replace(/^http/, "ws"),
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+  });
+}
+
+function apolloWs(api, token) {
+  return new ApolloClient({ link: new GraphQLWsLink(wsClient(api, token)), cache: new InMemoryCache() });
+}
+
+function urqlWs(api, token) {
+  const ws = wsClient(api, token);
+  return new Client({
+    url: api,
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query || "" };
+          return { subscribe: (sink) => ({ unsubscribe: ws.subscribe(input, sink) }) };
+        },
+      }),
+    ],
+  });
+}
+
+// The values a subscription delivers, one promise per value, in order.
+function queue() {
+  const values = [];
+  const waiters = [];
+  return {
+    push(value) {
+      const waiter = waiters.shift();
+      if (waiter) waiter(value);
+      else values.push(value);
+    },
+    next(ms = 10000) {
+      if (values.length) return Promise.resolve(values.shift());
+      return new Promise((resolve, reject) => {
+        waiters.push(resolve);
+        setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms);
+      });
+    },
+  };
+}
+
+const LOGIN = gql`
+  mutation BrowserCheckLogin($input: LoginInput!) {
+    login(input: $input) { accessToken errors { code } }
+  }
+`;
+const CREATE_PRODUCT = gql`
+  mutation BrowserCheckCreate($input: CreateProductInput!) {
+    createProduct(input: $input) { product { id } errors { code } }
+  }
+`;
+const SET_STOCK = gql`
+  mutation BrowserCheckStock($id: ID!, $stock: Int!) {
+    updateProduct(id: $id, input: { stock: $stock }) { product { id } errors { code } }
+  }
+`;
+const PRODUCT_UPDATED = `
+  subscription BrowserCheckLive($ids: [ID!]!) { productUpdated(ids: $ids) { id inStock } }
+`;
+
+// A published product made by staff, whose stock the checks then change.
+async function staffProduct(api, staff) {
+  const anonymous = apollo(api);
+  const { data } = await anonymous.mutate({ mutation: LOGIN, variables: { input: staff } });
+  expect(data.login.errors.length === 0, `staff login: ${JSON.stringify(data.login.errors)}`);
+  const token = data.login.accessToken;
+  const client = apollo(api, token);
+  const sku = `BC-${Date.now()}`;
+  const created = await client.mutate({
+    mutation: CREATE_PRODUCT,
+    variables: { input: { name: "Live mug", sku, price: "9.99", stock: 3, status: "PUBLISHED" } },
+  });
+  expect(created.data.createProduct.errors.length === 0, "createProduct refused");
+  const id = created.data.createProduct.product.id;
+  const setStock = (stock) => client.mutate({ mutation: SET_STOCK, variables: { id, stock } });
+  return { id, setStock };
+}
+
+// One client's subscription: the current state first, then the change a mutation made.
+async function subscriptionCheck(name, api, staff, subscribe) {
+  return check(name, async () => {
+    const product = await staffProduct(api, staff);
+    const events = queue();
+    const stop = subscribe(product.id, events.push);
+    try {
+      const first = await events.next();
+      expect(first.id === product.id && first.inStock === true, `first: ${JSON.stringify(first)}`);
+      await product.setStock(0);
+      const changed = await events.next();
+      expect(changed.inStock === false, `change: ${JSON.stringify(changed)}`);
+      return `productUpdated: inStock ${first.inStock} → ${changed.inStock} after updateProduct`;
+    } finally {
+      stop();
+    }
+  });
+}
+
 // Named per run: the server's store must not know it yet (it outlives a run).
 const GREETING = gql(`query BrowserCheckGreeting${Date.now()} { products(first: 3) { totalCount } }`);
 const REGISTER = gql`
@@ -96,9 +204,25 @@ function expect(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-// From the allowed origin: APQ round trip, sign-up, authenticated queries with both clients.
-async function allowedChecks(api) {
+// From the allowed origin: APQ round trip, sign-up, authenticated queries with both clients,
+// and a subscription with each.
+async function allowedChecks(api, staff) {
   const results = [];
+  results.push(
+    await subscriptionCheck("Apollo Client: GraphQLWsLink subscription gets productUpdated", api, staff, (id, push) => {
+      const observable = apolloWs(api).subscribe({ query: gql(PRODUCT_UPDATED), variables: { ids: [id] } });
+      const subscription = observable.subscribe({ next: (result) => push(result.data.productUpdated) });
+      return () => subscription.unsubscribe();
+    }),
+  );
+  results.push(
+    await subscriptionCheck("urql: subscriptionExchange (graphql-ws) gets productUpdated", api, staff, (id, push) => {
+      const { unsubscribe } = urqlWs(api)
+        .subscription(PRODUCT_UPDATED, { ids: [id] })
+        .subscribe((result) => result.data && push(result.data.productUpdated));
+      return unsubscribe;
+    }),
+  );
   const anonymous = apollo(api);
   results.push(
     await check("Apollo Client: APQ, hash first, then retry with the query", async () => {
@@ -166,6 +290,14 @@ async function allowedChecks(api) {
 // From an origin the API does not allow: the browser must refuse every answer.
 async function refusedChecks(api) {
   return [
+    await check("graphql-ws from a disallowed origin is refused at the handshake", async () => {
+      const closed = await new Promise((resolve) => {
+        const ws = createWsClient({ url: api.replace(/^http/, "ws"), retryAttempts: 0, lazy: false });
+        ws.on("closed", (event) => resolve(event));
+      });
+      expect(closed.code !== 1000, `closed with ${closed.code}`);
+      return `WebSocket closed with ${closed.code} before connection_ack`;
+    }),
     await check("Apollo Client from a disallowed origin is refused", async () => {
       let failed = null;
       try {
@@ -196,9 +328,9 @@ function show(results) {
   }
 }
 
-window.runChecks = async ({ api, expectAllowed }) => {
+window.runChecks = async ({ api, expectAllowed, staff }) => {
   document.getElementById("origin").textContent = `${location.origin} → ${api}`;
-  const results = expectAllowed ? await allowedChecks(api) : await refusedChecks(api);
+  const results = expectAllowed ? await allowedChecks(api, staff) : await refusedChecks(api);
   show(results);
   return results;
 };

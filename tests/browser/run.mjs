@@ -14,6 +14,8 @@ const { values: args } = parseArgs({
     api: { type: "string" },
     "page-port": { type: "string" },
     out: { type: "string", default: "results" },
+    "staff-email": { type: "string" },
+    "staff-password": { type: "string" },
   },
 });
 const here = import.meta.dirname;
@@ -86,14 +88,61 @@ async function visit(origin, expectAllowed, screenshot) {
   const results = await page.evaluate((options) => window.runChecks(options), {
     api: args.api,
     expectAllowed,
+    staff: { email: args["staff-email"], password: args["staff-password"] },
   });
   await page.screenshot({ path: join(args.out, screenshot), fullPage: true });
   await context.close();
   return { results, preflights: [...preflights.values()], consoleErrors };
 }
 
+// GraphiQL, served by the API itself, runs a subscription over its WebSocket (graphql-ws):
+// the current state shows, then the change a mutation (sent from here) made.
+async function graphiqlSubscription() {
+  const name = "GraphiQL (on the API's origin) runs a subscription and shows the event";
+  const post = async (query, variables, token) => {
+    const headers = { "content-type": "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const response = await fetch(args.api, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    return (await response.json()).data;
+  };
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const login = await post("mutation ($input: LoginInput!) { login(input: $input) { accessToken } }", {
+      input: { email: args["staff-email"], password: args["staff-password"] },
+    });
+    const token = login.login.accessToken;
+    const created = await post(
+      "mutation ($input: CreateProductInput!) { createProduct(input: $input) { product { id } } }",
+      { input: { name: "GraphiQL mug", sku: `GQ-${Date.now()}`, price: "5.00", stock: 2, status: "PUBLISHED" } },
+      token,
+    );
+    const id = created.createProduct.product.id;
+    await page.goto(args.api);
+    await page.waitForSelector(".graphiql-query-editor .CodeMirror", { timeout: 20000 });
+    await page.evaluate((query) => {
+      document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(query);
+    }, `subscription Live {\n  productUpdated(ids: ["${id}"]) { id name inStock }\n}\n`);
+    await page.waitForTimeout(500); // GraphiQL re-reads the operation name after an edit
+    await page.click(".graphiql-execute-button");
+    const shows = (text) =>
+      (document.querySelector(".graphiql-response .CodeMirror")?.CodeMirror.getValue() ?? "").includes(text);
+    await page.waitForFunction(shows, '"inStock": true', { timeout: 15000 });
+    await post("mutation ($id: ID!) { updateProduct(id: $id, input: {stock: 0}) { product { id } } }", { id }, token);
+    await page.waitForFunction(shows, '"inStock": false', { timeout: 15000 });
+    await page.screenshot({ path: join(args.out, "graphiql-subscription.png"), fullPage: true });
+    return { name, ok: true, detail: "inStock true, then false after updateProduct, in GraphiQL's result pane", origin: new URL(args.api).origin };
+  } catch (error) {
+    await page.screenshot({ path: join(args.out, "graphiql-subscription.png"), fullPage: true }).catch(() => {});
+    return { name, ok: false, detail: String(error?.message || error), origin: new URL(args.api).origin };
+  } finally {
+    await context.close();
+  }
+}
+
 const allowed = await visit(allowedOrigin, true, "allowed-origin.png");
 const refused = await visit(refusedOrigin, false, "disallowed-origin.png");
+const graphiql = await graphiqlSubscription();
 await browser.close();
 pages.close();
 
@@ -117,6 +166,7 @@ const checks = [
       .join(", ")}`,
     origin: refusedOrigin,
   },
+  graphiql,
 ];
 
 console.log(`\nbrowser check: Chromium ${browser.version()} · API ${args.api}`);

@@ -5,6 +5,10 @@
  * /static/graphiql/, which define the React, ReactDOM and GraphiQL globals. The page has no
  * inline script (the Content-Security-Policy forbids it): the GraphQL endpoint comes from
  * the data-endpoint attribute of the #graphiql element.
+ *
+ * Subscriptions go over a WebSocket (graphql-transport-ws) to the same endpoint, with the
+ * vendored graphql-ws client (the graphqlWs global); the Authorization header of the header
+ * editor travels in connection_init's payload, as the server expects.
  */
 (function () {
   'use strict';
@@ -66,9 +70,123 @@
     );
   }
 
+  // The operation GraphiQL is about to run, from the parsed document it passes along.
+  function isSubscription(graphQLParams, opts) {
+    var document = opts && opts.documentAST;
+    if (!document || !document.definitions) {
+      return /^\s*subscription\b/.test(graphQLParams.query || '');
+    }
+    var operations = document.definitions.filter(function (d) {
+      return d.kind === 'OperationDefinition';
+    });
+    var named = operations.filter(function (d) {
+      return d.name && d.name.value === graphQLParams.operationName;
+    });
+    // No name, or one the document no longer has (just edited): its only operation.
+    var chosen = named[0] || (operations.length === 1 ? operations[0] : undefined);
+    return Boolean(chosen) && chosen.operation === 'subscription';
+  }
+
+  // One WebSocket client per Authorization value: a new token means a new connection.
+  var socket = { authorization: undefined, client: null };
+
+  function wsClient(authorization) {
+    if (socket.client && socket.authorization === authorization) {
+      return socket.client;
+    }
+    if (socket.client) {
+      socket.client.dispose();
+    }
+    var url = new URL(endpoint, window.location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket.authorization = authorization;
+    socket.client = window.graphqlWs.createClient({
+      url: url.href,
+      lazy: true,
+      connectionParams: authorization ? { authorization: authorization } : {},
+    });
+    return socket.client;
+  }
+
+  // A subscription: an async iterable of results GraphiQL shows one after another.
+  function subscribe(graphQLParams, authorization) {
+    var client = wsClient(authorization);
+    var pending = [];
+    var waiting = null;
+    var finished = false;
+    function push(item) {
+      if (waiting) {
+        var resolve = waiting;
+        waiting = null;
+        resolve(item);
+      } else {
+        pending.push(item);
+      }
+    }
+    var dispose = client.subscribe(
+      {
+        query: graphQLParams.query,
+        variables: graphQLParams.variables,
+        operationName: graphQLParams.operationName,
+      },
+      {
+        next: function (value) {
+          push({ value: value, done: false });
+        },
+        error: function (error) {
+          var message =
+            error instanceof Error
+              ? error.message
+              : Array.isArray(error)
+                ? error.map(function (e) { return e.message; }).join('; ')
+                : error && error.code
+                  ? 'WebSocket closed: ' + error.code + ' ' + (error.reason || '')
+                  : String(error);
+          push({ value: { errors: [{ message: message }] }, done: false });
+          push({ value: undefined, done: true });
+        },
+        complete: function () {
+          push({ value: undefined, done: true });
+        },
+      },
+    );
+    var iterator = {
+      next: function () {
+        if (finished) {
+          return Promise.resolve({ value: undefined, done: true });
+        }
+        var item = pending.shift();
+        var next = item ? Promise.resolve(item) : new Promise(function (r) { waiting = r; });
+        return next.then(function (result) {
+          finished = finished || result.done;
+          return result;
+        });
+      },
+      return: function () {
+        finished = true;
+        dispose();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+    iterator[Symbol.asyncIterator] = function () {
+      return iterator;
+    };
+    return iterator;
+  }
+
   // GraphQL over HTTP: POST a JSON body to the same-origin endpoint. Headers from the
   // header editor override the defaults (Headers.set is case-insensitive).
   async function fetcher(graphQLParams, opts) {
+    if (isSubscription(graphQLParams, opts) && window.graphqlWs) {
+      var given = (opts && opts.headers) || {};
+      var authorization;
+      Object.keys(given).forEach(function (name) {
+        if (name.toLowerCase() === 'authorization' && !isPlaceholder(name, given[name])) {
+          authorization = String(given[name]);
+        }
+      });
+      return subscribe(graphQLParams, authorization);
+    }
     var headers = new Headers({ 'Content-Type': 'application/json', Accept: ACCEPT });
     var extra = (opts && opts.headers) || {};
     Object.keys(extra).forEach(function (name) {

@@ -12,6 +12,7 @@ set -euo pipefail
 
 GRAPHIQL_VERSION="${GRAPHIQL_VERSION:-3.8.3}"
 REACT_VERSION="${REACT_VERSION:-18.3.1}"
+GRAPHQL_WS_VERSION="${GRAPHQL_WS_VERSION:-5.16.2}"
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/gql-vendor.XXXXXX")"
@@ -22,7 +23,8 @@ cd "$work"
 npm pack --silent \
   "graphiql@${GRAPHIQL_VERSION}" \
   "react@${REACT_VERSION}" \
-  "react-dom@${REACT_VERSION}" >/dev/null
+  "react-dom@${REACT_VERSION}" \
+  "graphql-ws@${GRAPHQL_WS_VERSION}" >/dev/null
 
 unpack() { # unpack NAME VERSION -> ./NAME/package/...
   mkdir -p "$1"
@@ -37,6 +39,7 @@ unpack() { # unpack NAME VERSION -> ./NAME/package/...
 unpack graphiql "$GRAPHIQL_VERSION"
 unpack react "$REACT_VERSION"
 unpack react-dom "$REACT_VERSION"
+unpack graphql-ws "$GRAPHQL_WS_VERSION"
 
 install -m 0644 graphiql/package/graphiql.min.js "$here/graphiql.min.js"
 install -m 0644 graphiql/package/graphiql.min.css "$here/graphiql.min.css"
@@ -46,11 +49,16 @@ install -m 0644 react/package/LICENSE "$here/LICENSE.react"
 install -m 0644 react-dom/package/umd/react-dom.production.min.js \
   "$here/react-dom.production.min.js"
 install -m 0644 react-dom/package/LICENSE "$here/LICENSE.react-dom"
+install -m 0644 graphql-ws/package/umd/graphql-ws.min.js "$here/graphql-ws.min.js"
+install -m 0644 graphql-ws/package/LICENSE.md "$here/LICENSE.graphql-ws"
 
 cd "$here"
 sha256sum graphiql.min.js graphiql.min.css react.production.min.js \
-  react-dom.production.min.js LICENSE.graphiql LICENSE.react LICENSE.react-dom >SHA256SUMS
+  react-dom.production.min.js graphql-ws.min.js LICENSE.graphiql LICENSE.react \
+  LICENSE.react-dom LICENSE.graphql-ws >SHA256SUMS
 
-echo "Vendored graphiql@${GRAPHIQL_VERSION}, react@${REACT_VERSION}, react-dom@${REACT_VERSION}:"
+echo "Vendored graphiql@${GRAPHIQL_VERSION}, react@${REACT_VERSION}, react-dom@${REACT_VERSION}," \
+  "graphql-ws@${GRAPHQL_WS_VERSION}:"
 du -ch graphiql.min.js graphiql.min.css react.production.min.js react-dom.production.min.js \
+  graphql-ws.min.js \
   | tail -n 1

@@ -1,0 +1,1 @@
+"""Live updates: the process's change feed (feed.py) and the streams subscriptions send."""
