@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
 
     # PostgreSQL connections, per process
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
 
     # HTTP surface
