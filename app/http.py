@@ -216,6 +216,15 @@ class GraphQLEndpoint:
             payload["errors"] = [_format_error(error) for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
+        if context.answered_by is not None:
+            logger.debug(
+                "request %s answered by the %s",
+                request_id,
+                context.answered_by,
+                extra={"answered_by": context.answered_by},
+            )
+            if self.settings.answer_path_header_enabled:
+                headers["x-catalog-path"] = context.answered_by
         body = encode(payload)
         if len(body) > self.settings.max_response_bytes:
             body = self.too_large(payload, len(body), request_id)

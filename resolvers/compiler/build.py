@@ -1,0 +1,510 @@
+"""From a query operation to ONE SQL statement whose single value is the JSON text of `data`.
+
+Objects are `json_build_object` in the order the executor writes their keys; lists are
+`json_agg` in their order; connections read one page (`LIMIT first + 1`, numbered by
+`row_number()` so `hasNextPage` and the cursors come from the same rows) with `totalCount` as
+its own subquery; related objects are correlated subqueries. Argument values are parameters.
+Whatever this module does not know (a field, an argument, a viewer-dependent rule) raises
+`Unsupported`, and the operation goes to the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+from resolvers.catalog.queries import (
+    DEFAULT_DIRECTION,
+    ProductFilterData,
+    ProductSortField,
+    SortDirection,
+    filter_conditions,
+    sort_keys,
+)
+from resolvers.compiler.mapping import (
+    CONNECTION_JOINS,
+    NESTED_LISTS,
+    TO_ONE_JOINS,
+    TYPES,
+    VISIBLE,
+    ListField,
+    Nested,
+    Role,
+    TypeMap,
+)
+from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
+from resolvers.errors import ApiError
+from resolvers.ids import key_of
+from resolvers.orderings import NEWEST_REVIEWS
+from resolvers.pagination import PageArgs, SortKey, decode_cursor
+from resolvers.relations import Relation
+
+# json_build_object takes at most 100 arguments: 50 keys.
+MAX_KEYS = 50
+
+CASTS = {
+    "created_at": "timestamptz",
+    "price": "numeric",
+    "rating_average": "numeric",
+    "name": "text",
+    "id": "bigint",
+}
+# Sort columns whose cursor value the executor writes as a JSON string of the column's text
+# (datetimes in isoformat, Decimals as str): the SQL writes the same bytes.
+CURSOR_TEXT = {"price": "{t}.price::text", "rating_average": "{t}.rating_average::text"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: list[Any]
+    viewer_index: int | None  # where the viewer's id goes in `params`
+
+
+def _unwrap(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def _cursor_sql(keys: list[SortKey[Any]], alias: str) -> str:
+    """`resolvers.pagination.encode_cursor` in SQL: unpadded urlsafe base64 of the compact
+    JSON array of the row's sort values."""
+    parts: list[str] = []
+    for key in keys:
+        column = _column_name(key)
+        if column == "created_at":
+            from resolvers.compiler.mapping import iso_datetime
+
+            parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
+        elif column == "id":
+            parts.append(f"{alias}.id::text")
+        elif column in CURSOR_TEXT:
+            parts.append("'\"' || " + CURSOR_TEXT[column].format(t=alias) + " || '\"'")
+        else:
+            raise Unsupported(f"cursor of {column}")
+    raw = "'[' || " + " || ',' || ".join(parts) + " || ']'"
+    return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+
+
+def _column_name(key: SortKey[Any]) -> str:
+    name = getattr(key.column, "key", None)
+    if not isinstance(name, str) or name not in CASTS:
+        raise Unsupported("sort column")
+    return name
+
+
+class Builder:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+        role: Role,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.role = role
+        self.params: list[Any] = []
+        self.viewer_index: int | None = None
+        self._aliases = 0
+
+    # Parameters and aliases
+
+    def param(self, value: Any, cast: str) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}::{cast}"
+
+    def viewer(self) -> str:
+        if self.viewer_index is None:
+            self.params.append(None)
+            self.viewer_index = len(self.params) - 1
+        return f"${self.viewer_index + 1}::bigint"
+
+    def alias(self) -> str:
+        self._aliases += 1
+        return f"t{self._aliases}"
+
+    def visible(self, type_name: str, alias: str) -> str:
+        rule = VISIBLE.get(type_name)
+        if rule is None:
+            return "true"
+        template = rule[self.role]
+        if "{viewer}" in template:
+            return template.format(t=alias, viewer=self.viewer())
+        return template.format(t=alias)
+
+    # Selections
+
+    def fields(
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> dict[str, list[FieldNode]]:
+        collected = collect_fields(
+            self.schema, self.fragments, self.variables, object_type, sub_selections(nodes)
+        )
+        if len(collected) > MAX_KEYS:
+            raise Unsupported("too many keys for json_build_object")
+        return collected
+
+    def arguments(
+        self, parent: GraphQLObjectType, node: FieldNode
+    ) -> tuple[GraphQLField, dict[str, Any]]:
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            raise Unsupported(node.name.value)
+        return definition, get_argument_values(definition, node, self.variables)
+
+    def build_object(self, fields: Mapping[str, str]) -> str:
+        return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+
+    def object_sql(self, type_map: TypeMap, nodes: list[FieldNode], alias: str) -> str:
+        """The JSON of one row of `type_map` (alias `alias`) for the selection of `nodes`."""
+        object_type = self.schema.get_type(type_map.name)
+        assert isinstance(object_type, GraphQLObjectType)
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(object_type, nodes).items():
+            node = field_nodes[0]
+            name = node.name.value
+            definition, arguments = self.arguments(object_type, node)
+            if name == "__typename":
+                built[key] = f"'{type_map.name}'::text"
+            elif name in type_map.scalars:
+                if arguments:
+                    raise Unsupported(name)
+                built[key] = type_map.scalars[name].format(t=alias)
+            elif name in type_map.nested:
+                built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
+            elif name in type_map.lists:
+                built[key] = self.list_sql(type_map.lists[name], field_nodes, alias)
+            elif name in type_map.relations:
+                relation = type_map.relations[name]
+                if relation.connection:
+                    built[key] = self.nested_connection_sql(
+                        relation, definition, arguments, field_nodes, alias
+                    )
+                else:
+                    built[key] = self.to_one_sql(relation, field_nodes, alias)
+            else:
+                raise Unsupported(f"{type_map.name}.{name}")
+        return self.build_object(built)
+
+    def nested_sql(self, nested: Nested, nodes: list[FieldNode], alias: str) -> str:
+        object_type = self.schema.get_type(nested.type_name)
+        assert isinstance(object_type, GraphQLObjectType)
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(object_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = f"'{nested.type_name}'::text"
+            elif name in nested.fields:
+                built[key] = nested.fields[name].format(t=alias)
+            elif (nested.type_name, name) in NESTED_LISTS:
+                built[key] = self.list_sql(NESTED_LISTS[nested.type_name, name], field_nodes, alias)
+            else:
+                raise Unsupported(f"{nested.type_name}.{name}")
+        return self.build_object(built)
+
+    def list_sql(self, listed: ListField, nodes: list[FieldNode], alias: str) -> str:
+        element = self.alias()
+        source = listed.source.format(t=alias, e=element)
+        order = listed.order.format(e=element)
+        if listed.element in TYPES:
+            item = self.object_sql(TYPES[listed.element], nodes, element)
+        else:
+            object_type = self.schema.get_type(listed.element)
+            assert isinstance(object_type, GraphQLObjectType)
+            built: dict[str, str] = {}
+            for key, field_nodes in self.fields(object_type, nodes).items():
+                name = field_nodes[0].name.value
+                if name == "__typename":
+                    built[key] = f"'{listed.element}'::text"
+                elif name in listed.element_fields:
+                    built[key] = listed.element_fields[name].format(e=element)
+                else:
+                    raise Unsupported(f"{listed.element}.{name}")
+            item = self.build_object(built)
+        return f"coalesce((SELECT json_agg({item} ORDER BY {order}) FROM {source}), '[]'::json)"
+
+    def to_one_sql(self, relation: Relation, nodes: list[FieldNode], alias: str) -> str:
+        target = TYPES.get(relation.target)
+        join = TO_ONE_JOINS.get((relation.owner, relation.field))
+        if target is None or join is None:
+            raise Unsupported(f"{relation.owner}.{relation.field}")
+        target_column, owner_column = join
+        row = self.alias()
+        return (
+            f"(SELECT {self.object_sql(target, nodes, row)} FROM {target.table} AS {row}"
+            f" WHERE {row}.{target_column} = {alias}.{owner_column}"
+            f" AND {self.visible(target.name, row)})"
+        )
+
+    # Connections
+
+    def nested_connection_sql(
+        self,
+        relation: Relation,
+        definition: GraphQLField,
+        arguments: dict[str, Any],
+        nodes: list[FieldNode],
+        alias: str,
+    ) -> str:
+        column = CONNECTION_JOINS.get((relation.owner, relation.field))
+        target = TYPES.get(relation.target)
+        if column is None or target is None or relation.target != "Review":
+            raise Unsupported(f"{relation.owner}.{relation.field}")
+        if any(value is not None for name, value in arguments.items() if name != "first"):
+            raise Unsupported("arguments of a nested connection")
+        args = PageArgs(first=arguments.get("first"))
+        size = _validated(args)
+
+        def where(row: str) -> str:
+            return f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
+
+        return self.connection_sql(
+            target, definition, nodes, where, NEWEST_REVIEWS, size, after=None
+        )
+
+    def connection_sql(
+        self,
+        target: TypeMap,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        where: Any,
+        keys: list[SortKey[Any]],
+        size: int,
+        after: list[Any] | None,
+    ) -> str:
+        """One page of `target` rows matching `where(alias)`, in `keys` order, after the
+        decoded cursor values `after`, as the Connection's JSON."""
+        connection_type = _unwrap(definition.type)
+        inner, page = self.alias(), self.alias()
+        order = ", ".join(
+            f"{inner}.{_column_name(key)} {'DESC' if key.descending else 'ASC'}" for key in keys
+        )
+        conditions = [where(inner)]
+        if after is not None:
+            columns = ", ".join(f"{inner}.{_column_name(key)}" for key in keys)
+            values = ", ".join(
+                self.param(value, CASTS[_column_name(key)])
+                for key, value in zip(keys, after, strict=True)
+            )
+            if len({key.descending for key in keys}) != 1:
+                raise Unsupported("mixed directions")
+            conditions.append(f"({columns}) {'<' if keys[0].descending else '>'} ({values})")
+        limit = self.param(size + 1, "int")
+        shown = self.param(size, "int")
+        rows = (
+            f"(SELECT {inner}.*, row_number() OVER (ORDER BY {order}) AS rn"
+            f" FROM {target.table} AS {inner} WHERE {' AND '.join(conditions)}"
+            f" ORDER BY {order} LIMIT {limit}) AS {page}"
+        )
+        in_page = f"FILTER (WHERE {page}.rn <= {shown})"
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(connection_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = f"'{connection_type.name}'::text"
+            elif name == "totalCount":
+                counted = self.alias()
+                built[key] = (
+                    f"(SELECT count(*) FROM {target.table} AS {counted}"
+                    f" WHERE {where(counted)})::int"
+                )
+            elif name == "edges":
+                edge_type = _unwrap(connection_type.fields["edges"].type)
+                edge = self.edge_sql(target, edge_type, field_nodes, keys, page)
+                built[key] = f"coalesce(json_agg({edge} ORDER BY {page}.rn) {in_page}, '[]'::json)"
+            elif name == "pageInfo":
+                info_type = _unwrap(connection_type.fields["pageInfo"].type)
+                info: dict[str, str] = {}
+                for info_key, info_nodes in self.fields(info_type, field_nodes).items():
+                    info_name = info_nodes[0].name.value
+                    if info_name == "__typename":
+                        info[info_key] = "'PageInfo'::text"
+                    elif info_name == "hasNextPage":
+                        info[info_key] = f"(count(*) > {shown})"
+                    elif info_name == "hasPreviousPage":
+                        info[info_key] = "true" if after is not None else "false"
+                    elif info_name in ("startCursor", "endCursor"):
+                        direction = "ASC" if info_name == "startCursor" else "DESC"
+                        cursor = _cursor_sql(keys, page)
+                        info[info_key] = (
+                            f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
+                        )
+                    else:
+                        raise Unsupported(f"PageInfo.{info_name}")
+                built[key] = self.build_object(info)
+            else:
+                raise Unsupported(f"{connection_type.name}.{name}")
+        return f"(SELECT {self.build_object(built)} FROM {rows})"
+
+    def edge_sql(
+        self,
+        target: TypeMap,
+        edge_type: GraphQLObjectType,
+        nodes: list[FieldNode],
+        keys: list[SortKey[Any]],
+        page: str,
+    ) -> str:
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(edge_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = f"'{edge_type.name}'::text"
+            elif name == "cursor":
+                built[key] = _cursor_sql(keys, page)
+            elif name == "node":
+                built[key] = self.object_sql(target, field_nodes, page)
+            else:
+                raise Unsupported(f"{edge_type.name}.{name}")
+        return self.build_object(built)
+
+    # The root
+
+    def operation_sql(self, operation: OperationDefinitionNode) -> str:
+        if operation.operation != OperationType.QUERY:
+            raise Unsupported("not a query")
+        root = self.schema.query_type
+        assert root is not None
+        built: dict[str, str] = {}
+        fields = collect_fields(
+            self.schema, self.fragments, self.variables, root, [operation.selection_set]
+        )
+        if not fields or len(fields) > MAX_KEYS:
+            raise Unsupported("root")
+        for key, field_nodes in fields.items():
+            node = field_nodes[0]
+            name = node.name.value
+            if name == "__typename":
+                built[key] = f"'{root.name}'::text"
+                continue
+            definition, arguments = self.arguments(root, node)
+            if name == "products":
+                built[key] = self.products_sql(definition, arguments, field_nodes)
+            elif name == "product":
+                built[key] = self.product_sql(arguments, field_nodes)
+            else:
+                raise Unsupported(name)
+        return f"SELECT {self.build_object(built)}::text"
+
+    def products_sql(
+        self, definition: GraphQLField, arguments: dict[str, Any], nodes: list[FieldNode]
+    ) -> str:
+        if arguments.get("last") is not None or arguments.get("before") is not None:
+            raise Unsupported("backwards pages")
+        data = _filter_data(arguments.get("filter"))
+        if data.search is not None or data.category_id is not None or data.status is not None:
+            raise Unsupported("search, category and status filters")
+        try:
+            filter_conditions(self.role is Role.STAFF, data)  # the executor's checks
+            field, direction = _sort(arguments.get("sort"))
+            keys = sort_keys(field, direction, None)
+            args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
+            size, _ = args.validated()
+            after = decode_cursor(args.after, keys) if args.after is not None else None
+        except ApiError as error:
+            raise Unsupported("the executor reports this error") from error
+
+        def where(row: str) -> str:
+            conditions = [self.visible("Product", row)]
+            if data.price_min is not None:
+                conditions.append(f"{row}.price >= {self.param(data.price_min, 'numeric')}")
+            if data.price_max is not None:
+                conditions.append(f"{row}.price <= {self.param(data.price_max, 'numeric')}")
+            if data.in_stock is not None:
+                conditions.append(f"{row}.stock > 0" if data.in_stock else f"{row}.stock = 0")
+            if data.rating_min is not None:
+                minimum = self.param(Decimal(str(data.rating_min)), "numeric")
+                conditions.append(f"{row}.rating_count > 0 AND {row}.rating_average >= {minimum}")
+            return " AND ".join(conditions)
+
+        return self.connection_sql(TYPES["Product"], definition, nodes, where, keys, size, after)
+
+    def product_sql(self, arguments: dict[str, Any], nodes: list[FieldNode]) -> str:
+        global_id, slug = arguments.get("id"), arguments.get("slug")
+        if (global_id is None) == (slug is None):
+            raise Unsupported("the executor reports this error")
+        row = self.alias()
+        if global_id is not None:
+            try:
+                key = key_of(global_id, "Product") or 0
+            except ApiError as error:
+                raise Unsupported("the executor reports this error") from error
+            match = f"{row}.id = {self.param(key, 'bigint')}"
+        else:
+            match = f"{row}.slug = {self.param(slug, 'text')}"
+        product = TYPES["Product"]
+        return (
+            f"(SELECT {self.object_sql(product, nodes, row)} FROM products AS {row}"
+            f" WHERE {match} AND {self.visible('Product', row)})"
+        )
+
+
+def _validated(args: PageArgs) -> int:
+    try:
+        size, _ = args.validated()
+    except ApiError as error:
+        raise Unsupported("the executor reports this error") from error
+    return size
+
+
+def _filter_data(value: Any) -> ProductFilterData:
+    """The coerced `filter` argument (a dict by GraphQL names) as the resolvers take it."""
+    if value is None:
+        return ProductFilterData()
+    known = {"search", "categoryId", "includeDescendants", "priceMin", "priceMax"}
+    if set(value) - known - {"inStock", "ratingMin", "status"}:
+        raise Unsupported("filter fields")
+    return ProductFilterData(
+        search=value.get("search"),
+        category_id=value.get("categoryId"),
+        include_descendants=bool(value.get("includeDescendants", False)),
+        price_min=value.get("priceMin"),
+        price_max=value.get("priceMax"),
+        in_stock=value.get("inStock"),
+        rating_min=value.get("ratingMin"),
+        status=value.get("status"),
+    )
+
+
+def _sort(value: Any) -> tuple[ProductSortField, SortDirection]:
+    """The sort of `list_products` (field and direction defaults as the schema applies them)."""
+    if value is None:
+        return ProductSortField.CREATED_AT, SortDirection.DESC
+    field = value.get("field")
+    direction = value.get("direction")
+    if not isinstance(field, ProductSortField) or not isinstance(direction, SortDirection | None):
+        raise Unsupported("sort")
+    if field is ProductSortField.RELEVANCE:
+        raise Unsupported("relevance needs a search")
+    direction = direction or DEFAULT_DIRECTION.get(field, SortDirection.DESC)
+    return field, direction
+
+
+def build_statement(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    role: Role,
+) -> Statement:
+    """The statement answering `operation`, or Unsupported."""
+    builder = Builder(schema, fragments, variables, role)
+    sql = builder.operation_sql(operation)
+    return Statement(sql, builder.params, builder.viewer_index)
