@@ -181,10 +181,11 @@ class Builder:
         for key, field_nodes in self.fields(object_type, nodes).items():
             node = field_nodes[0]
             name = node.name.value
-            definition, arguments = self.arguments(object_type, node)
             if name == "__typename":
                 built[key] = f"'{type_map.name}'::text"
-            elif name in type_map.scalars:
+                continue
+            definition, arguments = self.arguments(object_type, node)
+            if name in type_map.scalars:
                 if arguments:
                     raise Unsupported(name)
                 built[key] = type_map.scalars[name].format(t=alias)
@@ -307,8 +308,8 @@ class Builder:
             if len({key.descending for key in keys}) != 1:
                 raise Unsupported("mixed directions")
             conditions.append(f"({columns}) {'<' if keys[0].descending else '>'} ({values})")
-        limit = self.param(size + 1, "int")
-        shown = self.param(size, "int")
+        # Page sizes are validated ints (0 to 100): written in the text, like the plan's shape.
+        limit, shown = str(int(size) + 1), str(int(size))
         rows = (
             f"(SELECT {inner}.*, row_number() OVER (ORDER BY {order}) AS rn"
             f" FROM {target.table} AS {inner} WHERE {' AND '.join(conditions)}"
@@ -352,7 +353,8 @@ class Builder:
                 built[key] = self.build_object(info)
             else:
                 raise Unsupported(f"{connection_type.name}.{name}")
-        return f"(SELECT {self.build_object(built)} FROM {rows})"
+        # GROUP BY (): one row, whether or not the selection aggregates the page's rows.
+        return f"(SELECT {self.build_object(built)} FROM {rows} GROUP BY ())"
 
     def edge_sql(
         self,
