@@ -38,7 +38,7 @@ from tests.support.graphql import GraphQLClient
 EXAMPLES = int(os.environ.get("COMPILED_EQUIVALENCE_EXAMPLES", "60"))
 SEED = int(os.environ.get("COMPILED_EQUIVALENCE_SEED", "20261202"))
 
-README_QUERIES = [
+README_QUERIES: list[tuple[str, dict[str, Any] | None]] = [
     (
         """query Listing($after: String) {
   products(first: 20, after: $after, sort: {field: CREATED_AT, direction: DESC}) {
@@ -61,7 +61,8 @@ README_QUERIES = [
     price { amount currency }
     category { name ancestors { name slug } }
     rating { average count histogram { stars count } }
-    reviews(first: 10) { totalCount edges { cursor node { rating title body createdAt author { name } } } }
+    reviews(first: 10) { totalCount edges { cursor node {
+      rating title body createdAt author { name } } } }
   }
 }""",
         {"slug": "product-1"},
@@ -331,7 +332,7 @@ async def compare(
     shown = f"\n{query}\n{variables}\nexecutor: {theirs.text[:3000]}\ncompiled: {ours.text[:3000]}"
     assert ours.status_code == theirs.status_code, shown
     assert ordered(ours.text) == ordered(theirs.text), shown
-    path = ours.headers.get("x-catalog-path", "none")
+    path: str = ours.headers.get("x-catalog-path", "none")
     if path == "none" and os.environ.get("COMPILED_EQUIVALENCE_REASONS"):
         print("not executed:", ours.text[:300])
     return path
@@ -372,7 +373,10 @@ async def test_generated_queries_answer_the_same(
     paths: dict[str, int] = {}
     transport = httpx.ASGITransport(app=compiled_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://compiled") as compiled:
-        documents = [*README_QUERIES, *((q.query, dict(q.variables)) for q in BENCH_QUERIES)]
+        documents = [
+            *README_QUERIES,
+            *((q.query, dict[str, Any](q.variables)) for q in BENCH_QUERIES),
+        ]
         for query, variables in documents:
             if variables and "slug" in variables:
                 variables = {**variables, "slug": "product-1"}
