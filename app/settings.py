@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
 
     # Compiled queries: storefront reads answered by one SQL statement each (resolvers/compiler).
-    compiled_queries: bool = False
+    compiled_queries: bool = True
     # The `x-catalog-path: compiled|executor` response header. Default: on in development,
     # off in production.
     answer_path_header: bool | None = None

@@ -1,5 +1,5 @@
 """The hook of compiled queries: after parsing, validation, the cost and rate limits, and
-inside the execution deadline, a query the compiler can answer is answered by its one SQL
+within the execution deadline, a query the compiler can answer is answered by its one SQL
 statement; the executor never runs for it. Everything else executes as before.
 
 `data` is the statement's JSON text wrapped in an `orjson.Fragment`, so the HTTP layer writes
@@ -9,6 +9,7 @@ answered (`Context.answered_by`), for the debug header and the log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -18,13 +19,18 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.compiler import QueryCompiler, role_of, run
 from resolvers.context import Context
+from schema.deadline import deadline_exceeded
 
 logger = logging.getLogger("catalog.compiler")
 
 
 class CompiledQueries(SchemaExtension):
-    def __init__(self, compiler: QueryCompiler) -> None:
+    """Sits before ExecutionDeadline and keeps the same deadline itself: an exception raised
+    while strawberry enters the execution hooks never reaches an earlier hook's `yield`."""
+
+    def __init__(self, compiler: QueryCompiler, *, deadline_seconds: float) -> None:
         self.compiler = compiler
+        self.deadline_seconds = deadline_seconds
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -47,7 +53,10 @@ class CompiledQueries(SchemaExtension):
         context.answered_by = "executor"
         if statement is not None:
             try:
-                text = await run(context.readers, statement, context.viewer)
+                async with asyncio.timeout(self.deadline_seconds):
+                    text = await run(context.readers, statement, context.viewer)
+            except TimeoutError:
+                raise deadline_exceeded(context, self.deadline_seconds) from None
             except Exception:  # a compiler bug must not fail the request: the executor answers
                 logger.exception("the compiled statement failed; the executor answers")
             else:

@@ -161,11 +161,13 @@ def build_schema(
             max_directives=limits.max_directives,
         ),
         partial(RequestCost, max_cost=limits.max_cost, rate_limiter=shared.rate_limiter),
-        partial(ExecutionDeadline, seconds=limits.deadline_seconds),
     ]
     if shared.compiler is not None:
-        # Last: inside the deadline, after the cost and rate limits.
-        extensions.append(partial(CompiledQueries, shared.compiler))
+        # After the cost and rate limits; it applies the deadline to its statement itself.
+        extensions.append(
+            partial(CompiledQueries, shared.compiler, deadline_seconds=limits.deadline_seconds)
+        )
+    extensions.append(partial(ExecutionDeadline, seconds=limits.deadline_seconds))
     built = CatalogSchema(
         query=Query,
         mutation=Mutation,

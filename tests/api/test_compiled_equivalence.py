@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import event
 from starlette.applications import Starlette
@@ -307,6 +308,15 @@ async def compiled_app(settings: Settings) -> AsyncIterator[Starlette]:
         yield app
 
 
+@pytest.fixture
+async def executor(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app with the compiler off: every answer from the executor."""
+    async with running_app(settings, compiled_queries=False, answer_path_header=True) as app:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://executor") as http:
+            yield http
+
+
 async def answer(
     http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None, token: str | None
 ) -> httpx.Response:
@@ -328,7 +338,7 @@ async def compare(
     """Both answers, asserted equal; which path the compiled app took."""
     theirs = await answer(executor, query, variables, token)
     ours = await answer(compiled, query, variables, token)
-    assert theirs.headers.get("x-catalog-path") in (None, "executor")
+    assert theirs.headers.get("x-catalog-path") in (None, "executor")  # (None: not executed)
     shown = f"\n{query}\n{variables}\nexecutor: {theirs.text[:3000]}\ncompiled: {ours.text[:3000]}"
     assert ours.status_code == theirs.status_code, shown
     assert ordered(ours.text) == ordered(theirs.text), shown
@@ -356,6 +366,7 @@ async def test_generated_queries_answer_the_same(
     gql: GraphQLClient,
     services: Services,
     compiled_app: Starlette,
+    executor: httpx.AsyncClient,
     viewer: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -368,7 +379,7 @@ async def test_generated_queries_answer_the_same(
         _, token = await new_user(services, Role.STAFF)
     slugs = [p.slug for p in catalog.products] + ["no-such-product"]
     product_ids = [gid("Product", p.id) for p in catalog.products[:6]] + ["bm90IGFuIGlk"]
-    cursors = await cursors_of(gql)
+    cursors = await cursors_of(GraphQLClient(executor))
     rng = random.Random(f"{SEED}-{viewer}")
     paths: dict[str, int] = {}
     transport = httpx.ASGITransport(app=compiled_app)
@@ -382,11 +393,11 @@ async def test_generated_queries_answer_the_same(
                 variables = {**variables, "slug": "product-1"}
             if variables and "search" in variables:
                 variables = {**variables, "search": "mouse"}
-            path = await compare(gql.http, compiled, query, variables, token)
+            path = await compare(executor, compiled, query, variables, token)
             paths[path] = paths.get(path, 0) + 1
         for _ in range(EXAMPLES):
             generated, variables = Generator(rng, cursors).document(slugs, product_ids)
-            path = await compare(gql.http, compiled, generated, variables, token)
+            path = await compare(executor, compiled, generated, variables, token)
             paths[path] = paths.get(path, 0) + 1
     # A statement or a compilation that failed would have been answered by the executor:
     # equal, but a bug all the same.
@@ -441,3 +452,32 @@ def test_the_generator_is_deterministic() -> None:
 
     first, second = make(1), make(1)
     assert [first() for _ in range(5)] == [second() for _ in range(5)]
+
+
+async def test_the_response_size_limit_applies_alike(
+    gql: GraphQLClient, services: Services, settings: Settings
+) -> None:
+    """Compiled JSON is PostgreSQL's, spaced: the limit still applies to the compact answer,
+    so an answer just within the limit is given by both paths, one byte over by neither."""
+    await seed(services)
+    flat = next(q for q in BENCH_QUERIES if q.name == "flat").query
+    # The compact size (the session's app may answer compiled, spaced).
+    size = len(
+        orjson.dumps(orjson.loads((await gql.http.post("/graphql", json={"query": flat})).content))
+    )
+    assert size > 1100
+    for limit in (size - 1, size):
+        answers = []
+        for compiled in (False, True):
+            async with running_app(
+                settings,
+                compiled_queries=compiled,
+                answer_path_header=True,
+                max_response_bytes=limit,
+            ) as app:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+                    response = await answer(http, flat, None, None)
+                    answers.append((response.headers["x-catalog-path"], ordered(response.text)))
+        assert [path for path, _ in answers] == ["executor", "compiled"]
+        assert answers[0][1] == answers[1][1], limit
