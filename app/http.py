@@ -231,8 +231,8 @@ class GraphQLEndpoint:
         if len(body) > self.settings.max_response_bytes and isinstance(
             payload.get("data"), orjson.Fragment
         ):
-            # Compiled `data` is PostgreSQL's JSON text, spaced (`"a" : 1, "b" : 2`): the limit
-            # applies to the compact answer, as the executor's, so both paths refuse alike.
+            # Compiled `data` is written compact, except JSONB values (`attributes`), which keep
+            # PostgreSQL's spacing: the limit applies to the compact answer on both paths.
             body = orjson.dumps(orjson.loads(body))
         if len(body) > self.settings.max_response_bytes:
             body = self.too_large(payload, len(body), request_id)

@@ -1,7 +1,8 @@
 """From a query operation to ONE SQL statement whose single value is the JSON text of `data`.
 
-Objects are `json_build_object` in the order the executor writes their keys; lists are
-`json_agg` in their order; connections read one page (`LIMIT first + 1`, numbered by
+The JSON is written as text, compact and byte for byte as the executor's orjson writes it:
+objects are `'{' || '"key":' || value || … || '}'` in the order the executor writes their keys,
+scalars `to_json(value)::text`, lists `string_agg` in their order; connections read one page (`LIMIT first + 1`, numbered by
 `row_number()` so `hasNextPage` and the cursors come from the same rows) with `totalCount` as
 its own subquery; related objects are correlated subqueries. Argument values are parameters.
 Whatever this module does not know (a field, an argument, a viewer-dependent rule) raises
@@ -46,6 +47,7 @@ from resolvers.compiler.mapping import (
     Nested,
     Role,
     TypeMap,
+    iso_datetime,
 )
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
@@ -54,7 +56,7 @@ from resolvers.orderings import NEWEST_REVIEWS
 from resolvers.pagination import PageArgs, SortKey, decode_cursor
 from resolvers.relations import Relation
 
-# json_build_object takes at most 100 arguments: 50 keys.
+# Keys per object (a bound on the statement's size, far above any real selection).
 MAX_KEYS = 50
 
 CASTS = {
@@ -76,6 +78,15 @@ class Statement:
     viewer_index: int | None  # where the viewer's id goes in `params`
 
 
+def scalar(sql: str) -> str:
+    """The JSON text of an SQL value (NULL stays NULL: the object writes null)."""
+    return f"to_json({sql})::text"
+
+
+def typename(name: str) -> str:
+    return f"'\"{name}\"'::text"
+
+
 def _unwrap(type_: Any) -> Any:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
@@ -89,8 +100,6 @@ def _cursor_sql(keys: list[SortKey[Any]], alias: str) -> str:
     for key in keys:
         column = _column_name(key)
         if column == "created_at":
-            from resolvers.compiler.mapping import iso_datetime
-
             parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
         elif column == "id":
             parts.append(f"{alias}.id::text")
@@ -159,7 +168,7 @@ class Builder:
             self.schema, self.fragments, self.variables, object_type, sub_selections(nodes)
         )
         if len(collected) > MAX_KEYS:
-            raise Unsupported("too many keys for json_build_object")
+            raise Unsupported("too many keys in one object")
         return collected
 
     def arguments(
@@ -171,7 +180,13 @@ class Builder:
         return definition, get_argument_values(definition, node, self.variables)
 
     def build_object(self, fields: Mapping[str, str]) -> str:
-        return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+        """The JSON text of an object whose values are JSON texts (NULL: null)."""
+        members = " || ',' || ".join(
+            f"'\"{key}\":' || coalesce({value}, 'null')" for key, value in fields.items()
+        )
+        if not fields:  # every field skipped
+            return "'{}'::text"
+        return f"('{{'::text || {members} || '}}')"
 
     def object_sql(self, type_map: TypeMap, nodes: list[FieldNode], alias: str) -> str:
         """The JSON of one row of `type_map` (alias `alias`) for the selection of `nodes`."""
@@ -182,13 +197,13 @@ class Builder:
             node = field_nodes[0]
             name = node.name.value
             if name == "__typename":
-                built[key] = f"'{type_map.name}'::text"
+                built[key] = typename(type_map.name)
                 continue
             definition, arguments = self.arguments(object_type, node)
             if name in type_map.scalars:
                 if arguments:
                     raise Unsupported(name)
-                built[key] = type_map.scalars[name].format(t=alias)
+                built[key] = scalar(type_map.scalars[name].format(t=alias))
             elif name in type_map.nested:
                 built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
             elif name in type_map.lists:
@@ -212,9 +227,9 @@ class Builder:
         for key, field_nodes in self.fields(object_type, nodes).items():
             name = field_nodes[0].name.value
             if name == "__typename":
-                built[key] = f"'{nested.type_name}'::text"
+                built[key] = typename(nested.type_name)
             elif name in nested.fields:
-                built[key] = nested.fields[name].format(t=alias)
+                built[key] = scalar(nested.fields[name].format(t=alias))
             elif (nested.type_name, name) in NESTED_LISTS:
                 built[key] = self.list_sql(NESTED_LISTS[nested.type_name, name], field_nodes, alias)
             else:
@@ -234,13 +249,16 @@ class Builder:
             for key, field_nodes in self.fields(object_type, nodes).items():
                 name = field_nodes[0].name.value
                 if name == "__typename":
-                    built[key] = f"'{listed.element}'::text"
+                    built[key] = typename(listed.element)
                 elif name in listed.element_fields:
-                    built[key] = listed.element_fields[name].format(e=element)
+                    built[key] = scalar(listed.element_fields[name].format(e=element))
                 else:
                     raise Unsupported(f"{listed.element}.{name}")
             item = self.build_object(built)
-        return f"coalesce((SELECT json_agg({item} ORDER BY {order}) FROM {source}), '[]'::json)"
+        return (
+            f"coalesce((SELECT '['::text || string_agg({item}, ',' ORDER BY {order}) || ']'"
+            f" FROM {source}), '[]')"
+        )
 
     def to_one_sql(self, relation: Relation, nodes: list[FieldNode], alias: str) -> str:
         target = TYPES.get(relation.target)
@@ -320,32 +338,34 @@ class Builder:
         for key, field_nodes in self.fields(connection_type, nodes).items():
             name = field_nodes[0].name.value
             if name == "__typename":
-                built[key] = f"'{connection_type.name}'::text"
+                built[key] = typename(connection_type.name)
             elif name == "totalCount":
                 counted = self.alias()
-                built[key] = (
-                    f"(SELECT count(*) FROM {target.table} AS {counted}"
-                    f" WHERE {where(counted)})::int"
+                built[key] = scalar(
+                    f"(SELECT count(*) FROM {target.table} AS {counted} WHERE {where(counted)})"
                 )
             elif name == "edges":
                 edge_type = _unwrap(connection_type.fields["edges"].type)
                 edge = self.edge_sql(target, edge_type, field_nodes, keys, page)
-                built[key] = f"coalesce(json_agg({edge} ORDER BY {page}.rn) {in_page}, '[]'::json)"
+                built[key] = (
+                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn) {in_page}"
+                    " || ']', '[]')"
+                )
             elif name == "pageInfo":
                 info_type = _unwrap(connection_type.fields["pageInfo"].type)
                 info: dict[str, str] = {}
                 for info_key, info_nodes in self.fields(info_type, field_nodes).items():
                     info_name = info_nodes[0].name.value
                     if info_name == "__typename":
-                        info[info_key] = "'PageInfo'::text"
+                        info[info_key] = typename("PageInfo")
                     elif info_name == "hasNextPage":
-                        info[info_key] = f"(count(*) > {shown})"
+                        info[info_key] = scalar(f"count(*) > {shown}")
                     elif info_name == "hasPreviousPage":
-                        info[info_key] = "true" if after is not None else "false"
+                        info[info_key] = "'true'::text" if after is not None else "'false'::text"
                     elif info_name in ("startCursor", "endCursor"):
                         direction = "ASC" if info_name == "startCursor" else "DESC"
                         cursor = _cursor_sql(keys, page)
-                        info[info_key] = (
+                        info[info_key] = scalar(
                             f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
                         )
                     else:
@@ -368,9 +388,9 @@ class Builder:
         for key, field_nodes in self.fields(edge_type, nodes).items():
             name = field_nodes[0].name.value
             if name == "__typename":
-                built[key] = f"'{edge_type.name}'::text"
+                built[key] = typename(edge_type.name)
             elif name == "cursor":
-                built[key] = _cursor_sql(keys, page)
+                built[key] = scalar(_cursor_sql(keys, page))
             elif name == "node":
                 built[key] = self.object_sql(target, field_nodes, page)
             else:
@@ -394,7 +414,7 @@ class Builder:
             node = field_nodes[0]
             name = node.name.value
             if name == "__typename":
-                built[key] = f"'{root.name}'::text"
+                built[key] = typename(root.name)
                 continue
             definition, arguments = self.arguments(root, node)
             if name == "products":
@@ -403,7 +423,7 @@ class Builder:
                 built[key] = self.product_sql(arguments, field_nodes)
             else:
                 raise Unsupported(name)
-        return f"SELECT {self.build_object(built)}::text"
+        return f"SELECT {self.build_object(built)}"
 
     def products_sql(
         self, definition: GraphQLField, arguments: dict[str, Any], nodes: list[FieldNode]
