@@ -1,12 +1,13 @@
 """From a query operation to ONE SQL statement whose single value is the JSON text of `data`.
 
 The JSON is written as text, compact and byte for byte as the executor's orjson writes it:
-objects are `'{' || '"key":' || value || … || '}'` in the order the executor writes their keys,
-scalars `to_json(value)::text`, lists `string_agg` in their order; connections read one page (`LIMIT first + 1`, numbered by
-`row_number()` so `hasNextPage` and the cursors come from the same rows) with `totalCount` as
-its own subquery; related objects are correlated subqueries. Argument values are parameters.
-Whatever this module does not know (a field, an argument, a viewer-dependent rule) raises
-`Unsupported`, and the operation goes to the executor.
+objects are `'{' || '"key":' || value || … || '}'` in the order the executor writes their
+keys, scalars `to_json(value)::text`, lists `string_agg` in their order. A connection reads one
+page (`LIMIT first + 1`, numbered by `row_number()` so `hasNextPage` and the cursors come from
+the same rows), with `totalCount` as its own subquery; related objects are correlated
+subqueries. Argument values are parameters. Whatever this module does not know (a field, an
+argument, a viewer-dependent rule) raises `Unsupported`, and the operation goes to the
+executor.
 """
 
 from __future__ import annotations
