@@ -24,6 +24,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.session import SessionFactory
 from db.users import User
@@ -122,8 +123,9 @@ async def run(readers: SessionFactory, statement: Statement, viewer: Viewer) -> 
     if statement.viewer_index is not None:
         user = viewer.signed_in
         params[statement.viewer_index] = user.id if user is not None else None
-    async with readers() as session:
-        connection = await session.connection()
+    # The readers' engine (autocommit) straight, without an ORM session around one statement.
+    engine: AsyncEngine = readers.kw["bind"]
+    async with engine.connect() as connection:
         result = await connection.exec_driver_sql(statement.sql, tuple(params))
         text: str = result.scalar_one()
     return text
