@@ -411,6 +411,8 @@ class Builder:
         )
         if not fields or len(fields) > MAX_KEYS:
             raise Unsupported("root")
+        if all(nodes[0].name.value == "__typename" for nodes in fields.values()):
+            raise Unsupported("nothing to read: the executor needs no statement")
         for key, field_nodes in fields.items():
             node = field_nodes[0]
             name = node.name.value
