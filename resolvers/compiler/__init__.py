@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.session import SessionFactory
 from db.users import User
-from resolvers.compiler.build import Statement, build_statement
+from resolvers.compiler.build import Statement
 from resolvers.compiler.mapping import Role
+from resolvers.compiler.roots import build_statement
 from resolvers.compiler.selection import Unsupported
 from resolvers.viewer import Viewer
 
