@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install dev test lint typecheck schema check bench browser-check clean
+.PHONY: install dev test test-compiled lint typecheck schema check bench browser-check clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -23,6 +23,11 @@ dev: install
 
 test: install
 	$(BIN)/pytest
+
+# The differential suite of compiled queries with many more generated queries (see
+# tests/api/test_compiled_equivalence.py; COMPILED_EQUIVALENCE_SEED picks another seed).
+test-compiled: install
+	COMPILED_EQUIVALENCE_EXAMPLES=$${COMPILED_EQUIVALENCE_EXAMPLES:-1000} $(BIN)/pytest tests/api/test_compiled_equivalence.py -q
 
 lint: install
 	$(BIN)/ruff check .

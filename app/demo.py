@@ -31,7 +31,7 @@ async def create_user(
     if isinstance(account, list):
         raise ValueError("; ".join(error.message for error in account))
     assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=1)
+    engine = create_engine(settings.database_url, pool_size=2)
     try:
         async with create_session_factory(engine)() as session:
             user = await insert_account(session, account, Role(role))
@@ -62,7 +62,7 @@ async def seed_demo(settings: Settings) -> Credentials:
 
 async def _reset_password(settings: Settings, email: str, password: str) -> str:
     assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=1)
+    engine = create_engine(settings.database_url, pool_size=2)
     try:
         async with create_session_factory(engine)() as session:
             user = (await session.execute(select(User).where(by_email(email)))).scalar_one()

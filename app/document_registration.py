@@ -14,7 +14,7 @@ from db.session import create_engine, create_session_factory
 
 
 async def _store(database_url: str, documents: list[Document]) -> Registration:
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=2)
     try:
         return await register(create_session_factory(engine), documents)
     finally:

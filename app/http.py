@@ -238,7 +238,24 @@ class GraphQLEndpoint:
             payload["errors"] = [_format_error(error) for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
+        # Which path answered (the compiler records its own; without it, the executor ran).
+        answered_by = context.answered_by or (None if is_request_error(result) else "executor")
+        if answered_by is not None:
+            logger.debug(
+                "request %s answered by the %s",
+                request_id,
+                answered_by,
+                extra={"answered_by": answered_by},
+            )
+            if self.settings.answer_path_header_enabled:
+                headers["x-catalog-path"] = answered_by
         body = encode(payload)
+        if len(body) > self.settings.max_response_bytes and isinstance(
+            payload.get("data"), orjson.Fragment
+        ):
+            # Compiled `data` is written compact, except JSONB values (`attributes`), which keep
+            # PostgreSQL's spacing: the limit applies to the compact answer on both paths.
+            body = orjson.dumps(orjson.loads(body))
         if len(body) > self.settings.max_response_bytes:
             body = self.too_large(payload, len(body), request_id)
         return Response(body, status_code=status, media_type=media, headers=headers)

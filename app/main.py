@@ -147,7 +147,7 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     limits = schema_limits(settings)
-    shared = Shared.for_limits(limits)
+    shared = Shared.for_limits(limits, compiled_queries=settings.compiled_queries)
     full_schema = build_schema(limits=limits, introspection=True, shared=shared)
     public_schema = build_schema(limits=limits, introspection=False, shared=shared)
 

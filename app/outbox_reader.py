@@ -14,7 +14,7 @@ from db.session import create_engine, create_session_factory
 
 async def latest_emails(database_url: str, *, limit: int, to: str | None = None) -> str:
     """The `limit` latest emails (to `to` only, when given), newest last, as text."""
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, pool_size=2)
     try:
         async with create_session_factory(engine)() as session:
             query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)

@@ -39,8 +39,14 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
 
     # PostgreSQL connections, per process
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    # Compiled queries: storefront reads answered by one SQL statement each (resolvers/compiler).
+    compiled_queries: bool = True
+    # The `x-catalog-path: compiled|executor` response header. Default: on in development,
+    # off in production.
+    answer_path_header: bool | None = None
 
     # HTTP surface
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -184,6 +190,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def answer_path_header_enabled(self) -> bool:
+        if self.answer_path_header is None:
+            return not self.is_production
+        return self.answer_path_header
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -53,7 +53,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL must be set for the worker")
     # Jobs (imports, exports) may run long statements: no statement timeout here.
-    engine = create_engine(settings.database_url, pool_size=5)
+    # At most 10 connections, kept (db.session: no overflow): as many as 5 + 5 overflow were.
+    engine = create_engine(settings.database_url, pool_size=10)
     ctx["engine"] = engine
     ctx["sessions"] = create_session_factory(engine)
     ctx["mailer"] = mailer_from_settings(settings)

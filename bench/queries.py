@@ -7,8 +7,8 @@ workload always points at data that exists, whatever the seed produced).
 
 If the catalog schema lands with slightly different names (check `schema.graphql`), change the
 documents here; nothing else in `bench/` knows their text. The reference endpoint
-(`bench/reference.py`) answers only the listing document, and its SQL must produce the same shape
-as our API's answer to `LISTING` (the run prints a warning when the two differ).
+(`bench/reference.py`) answers the listing, detail and flat documents, and its SQL must produce
+the same shape as our API's answers (the run prints a warning when they differ).
 """
 
 from __future__ import annotations
@@ -95,8 +95,10 @@ QUERIES: tuple[BenchQuery, ...] = (
     BenchQuery("filtered", "filtered, by rating (20)", FILTERED),
 )
 
-# The query the reference endpoint answers; its numbers are compared with this one's.
+# The query the reference endpoint answers by default; its numbers are compared with this one's.
 REFERENCE_QUERY = "listing"
+# Every query the reference endpoint also answers (by its exact text), each compared with ours.
+REFERENCE_QUERIES = ("listing", "detail", "flat")
 
 LOOKUPS: Mapping[str, str] = {
     # The published product with the most approved reviews.

@@ -1,12 +1,18 @@
-"""The reference endpoint: the listing query's answer built entirely in PostgreSQL.
+"""The reference endpoint: the workload's answers built entirely in PostgreSQL.
 
 A bare ASGI callable (no framework) with an asyncpg pool. `POST /graphql` answers the
-benchmark's listing document (`bench/queries.py`, `LISTING`) whatever document it is sent, with
-ONE hand-written SQL statement that builds the whole response JSON (`json_build_object` /
-`json_agg`, a LATERAL subquery for the newest three approved reviews of each product with their
-authors' names, the category and its parent, `count(*)` for totalCount, keyset on
-`(created_at DESC, id DESC)`) and sends its text as-is. No GraphQL, no ORM, no Python-side
+benchmark's detail and flat documents (`bench/queries.py`, `DETAIL`, `FLAT`) when sent their
+exact text, and the listing document (`LISTING`) for any other, each with ONE hand-written SQL
+statement building the same JSON as our API, sent as-is. No GraphQL, no ORM, no Python-side
 serialisation: the practical upper bound for a Python server on the same PostgreSQL.
+
+- listing: `json_build_object` / `json_agg`, a LATERAL subquery for the newest three approved
+  reviews of each product with their authors' names, the category and its parent, `count(*)`
+  for totalCount, keyset on `(created_at DESC, id DESC)`; `variables.after` pages.
+- detail: the product by `variables.slug` with its ancestors (in path order), rating
+  histogram, images, and its 20 newest approved reviews with totalCount and `createdAt`
+  formatted as Python's `isoformat()`.
+- flat: the first 100 published products in the default order (newest first).
 
 Same rules as the API: only published products and approved reviews. Global ids mirror the
 API's (`urlsafe_b64encode("Product:<id>")`, padded), as do cursors (unpadded urlsafe base64 of
@@ -28,6 +34,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
+from bench.queries import DETAIL, FLAT
 from db.session import libpq_url
 
 Scope = MutableMapping[str, Any]
@@ -37,7 +44,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 PAGE_SIZE = 50
 REVIEWS_PER_PRODUCT = 3
-POOL_SIZE = 20  # the API's engine: pool_size 10 + max_overflow 10 per worker
+POOL_SIZE = 20  # the API's engine: DB_POOL_SIZE 20 per worker
 MAX_BODY = 1024 * 1024
 GRAPHQL_RESPONSE = b"application/graphql-response+json"
 
@@ -100,6 +107,79 @@ SELECT json_build_object('data', json_build_object('products', json_build_object
 )))::text
 """
 
+
+DETAIL_REVIEWS = 20
+
+# $1: the product's slug.
+DETAIL_SQL = r"""
+SELECT json_build_object('data', json_build_object('product', (
+  SELECT json_build_object(
+    'id', translate(encode(convert_to('Product:' || p.id, 'UTF8'), 'base64'), E'+/\n', '-_'),
+    'name', p.name,
+    'description', p.description,
+    'price', json_build_object('amount', p.price::text, 'currency', p.currency),
+    'inStock', p.stock > 0,
+    'attributes', p.attributes,
+    'images', coalesce((
+      SELECT json_agg(json_build_object('url', i.value ->> 'url',
+                                        'alt', coalesce(i.value ->> 'alt', ''))
+                      ORDER BY i.ordinality)
+      FROM jsonb_array_elements(p.images) WITH ORDINALITY AS i), '[]'::json),
+    'category', (
+      SELECT json_build_object('name', c.name, 'ancestors', coalesce((
+        SELECT json_agg(json_build_object('name', a.name) ORDER BY k.ordinality)
+        FROM unnest(c.path) WITH ORDINALITY AS k(id, ordinality)
+        JOIN categories AS a ON a.id = k.id), '[]'::json))
+      FROM categories AS c WHERE c.id = p.category_id),
+    'rating', json_build_object(
+      'average', p.rating_average::float8,
+      'count', p.rating_count,
+      'histogram', (
+        SELECT json_agg(json_build_object('stars', h.stars, 'count', h.count)
+                        ORDER BY h.stars)
+        FROM unnest(p.rating_histogram) WITH ORDINALITY AS h(count, stars))),
+    'reviews', json_build_object(
+      'totalCount', (SELECT count(*) FROM reviews
+                     WHERE product_id = p.id AND status = 'approved'),
+      'edges', coalesce((
+        SELECT json_agg(json_build_object('node', json_build_object(
+                 'rating', r.rating, 'title', r.title, 'body', r.body,
+                 -- isoformat() of a UTC datetime, as the API writes DateTime values
+                 'createdAt', (to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                   || CASE WHEN date_part('microseconds', r.created_at)::bigint % 1000000 = 0
+                           THEN '' ELSE to_char(r.created_at AT TIME ZONE 'UTC', '.US') END
+                   || '+00:00'),
+                 'author', (SELECT json_build_object('name', u.name)
+                            FROM users AS u WHERE u.id = r.user_id)
+               )) ORDER BY r.created_at DESC, r.id DESC)
+        FROM (SELECT * FROM reviews AS rv
+              WHERE rv.product_id = p.id AND rv.status = 'approved'
+              ORDER BY rv.created_at DESC, rv.id DESC
+              LIMIT 20) AS r), '[]'::json)))  -- DETAIL_REVIEWS
+  FROM products AS p
+  WHERE p.slug = $1::text AND p.status = 'published'
+)))::text
+"""
+
+FLAT_PAGE = 100
+
+FLAT_SQL = r"""
+SELECT json_build_object('data', json_build_object('products', json_build_object(
+  'edges', coalesce((
+    SELECT json_agg(json_build_object('node', json_build_object(
+      'id', translate(encode(convert_to('Product:' || s.id, 'UTF8'), 'base64'), E'+/\n', '-_'),
+      'sku', s.sku,
+      'name', s.name,
+      'price', json_build_object('amount', s.price::text, 'currency', s.currency),
+      'inStock', s.stock > 0
+    )) ORDER BY s.created_at DESC, s.id DESC)
+    FROM (SELECT id, sku, name, price, currency, stock, created_at
+          FROM products WHERE status = 'published'
+          ORDER BY created_at DESC, id DESC
+          LIMIT 100) AS s  -- FLAT_PAGE
+  ), '[]'::json)
+)))::text
+"""
 
 asyncpg_dsn = libpq_url
 
@@ -165,13 +245,12 @@ class ReferenceApp:
                 await respond(send, 413, error_body("body too large"))
                 return
             try:
-                after = parse_after(body)
+                sql, arguments = statement_for(body)
             except ValueError as error:
                 await respond(send, 400, error_body(str(error)))
                 return
-            created, key = after if after is not None else (None, None)
             async with self.pool.acquire() as connection:
-                payload: str = await connection.fetchval(LISTING_SQL, created, key, PAGE_SIZE)
+                payload: str = await connection.fetchval(sql, *arguments)
             await respond(send, 200, payload.encode(), GRAPHQL_RESPONSE)
         elif path in ("/readyz", "/healthz") and method == "GET":
             async with self.pool.acquire() as connection:
@@ -181,13 +260,31 @@ class ReferenceApp:
             await respond(send, 404, error_body("not found"))
 
 
-def parse_after(body: bytes) -> tuple[datetime, int] | None:
+def statement_for(body: bytes) -> tuple[str, tuple[Any, ...]]:
+    """The SQL answering the request's document, and its arguments."""
     try:
         request = json.loads(body)
     except ValueError as error:
         raise ValueError("body is not JSON") from error
-    variables = request.get("variables") if isinstance(request, dict) else None
-    after = variables.get("after") if isinstance(variables, dict) else None
+    if not isinstance(request, dict):
+        raise ValueError("body is not a JSON object")
+    document = request.get("query")
+    variables = request.get("variables")
+    variables = variables if isinstance(variables, dict) else {}
+    if document == DETAIL:
+        slug = variables.get("slug")
+        if not isinstance(slug, str):
+            raise ValueError("`slug` must be a string")
+        return DETAIL_SQL, (slug,)
+    if document == FLAT:
+        return FLAT_SQL, ()
+    after = parse_after(variables)
+    created, key = after if after is not None else (None, None)
+    return LISTING_SQL, (created, key, PAGE_SIZE)
+
+
+def parse_after(variables: dict[str, Any]) -> tuple[datetime, int] | None:
+    after = variables.get("after")
     if after is None:
         return None
     if not isinstance(after, str):

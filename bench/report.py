@@ -30,6 +30,8 @@ class Report:
     measurements: list[Measurement] = field(default_factory=list)
     reference: Measurement | None = None
     reference_of: str = "listing"
+    # The reference endpoint's answers to other queries (detail, flat), by query name.
+    other_references: list[Measurement] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)  # shown above the table, in order
     notes: list[str] = field(default_factory=list)
 
@@ -46,7 +48,22 @@ class Report:
         rows = [row(m) for m in self.measurements]
         if self.reference is not None:
             rows.append(row(self.reference))
+        rows += [row(m) for m in self.other_references]
         return rows
+
+    def other_ratio_lines(self) -> list[str]:
+        lines = []
+        for reference in self.other_references:
+            ours = next((m for m in self.measurements if m.name == reference.name), None)
+            if ours is None or not reference.wrk.requests_per_second:
+                continue
+            ratio = ours.wrk.requests_per_second / reference.wrk.requests_per_second
+            lines.append(
+                f"{reference.name} throughput: {ratio:.2f}x its reference "
+                f"({ours.wrk.requests_per_second:,.0f} vs "
+                f"{reference.wrk.requests_per_second:,.0f} req/s)"
+            )
+        return lines
 
     def ratio_line(self) -> str | None:
         ratio, ours, reference = self.ratio(), self.compared(), self.reference
@@ -75,6 +92,7 @@ class Report:
             "measurements": [one(m) for m in self.measurements],
             "reference": one(self.reference) if self.reference else None,
             "reference_of": self.reference_of,
+            "other_references": [one(m) for m in self.other_references],
             "ratio": self.ratio(),
             "notes": self.notes,
         }
@@ -120,6 +138,7 @@ def render_text(report: Report) -> str:
     parts = [text_table(report.rows())]
     if (ratio := report.ratio_line()) is not None:
         parts.append(ratio)
+    parts += report.other_ratio_lines()
     parts += report.notes
     return "\n".join(parts)
 
@@ -131,6 +150,9 @@ def render_markdown(report: Report) -> str:
     lines += ["", markdown_table(report.rows()), ""]
     if (ratio := report.ratio_line()) is not None:
         lines += [ratio[0].upper() + ratio[1:] + ".", ""]
+    lines += [line[0].upper() + line[1:] + "." for line in report.other_ratio_lines()]
+    if report.other_references:
+        lines.append("")
     lines += [f"{note}" for note in report.notes]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -97,6 +97,9 @@ class Context:
     # Set when the request was refused for going too fast (a throttle, the rate limit): the
     # HTTP layer answers 429 with `Retry-After` (for clients of graphql-response+json).
     retry_after: float | None = None
+    # Which path answered the operation: "compiled" (one SQL statement, see
+    # resolvers.compiler) or "executor"; None before execution.
+    answered_by: str | None = None
     loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

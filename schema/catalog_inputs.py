@@ -13,11 +13,6 @@ ProductStatusEnum = strawberry.enum(ProductStatus, name="ProductStatus")
 ProductSortField = strawberry.enum(resolve.ProductSortField, name="ProductSortField")
 SortDirection = strawberry.enum(resolve.SortDirection, name="SortDirection")
 
-DEFAULT_DIRECTION = {
-    resolve.ProductSortField.NAME: resolve.SortDirection.ASC,
-    resolve.ProductSortField.PRICE: resolve.SortDirection.ASC,
-}
-
 
 @strawberry.input
 class ProductFilter:
@@ -51,7 +46,7 @@ def sort_of(
     if sort is None:
         return None, None
     field: resolve.ProductSortField = sort.field
-    direction = sort.direction or DEFAULT_DIRECTION.get(field, resolve.SortDirection.DESC)
+    direction = sort.direction or resolve.DEFAULT_DIRECTION.get(field, resolve.SortDirection.DESC)
     return field, direction
 
 

@@ -42,12 +42,15 @@ class ExecutionDeadline(SchemaExtension):
             if not deadline.expired():
                 raise  # not ours
             context.loaders.cancel_running()
-            logger.warning(
-                "request %s stopped at the execution deadline (%s s)",
-                context.request_id,
-                self.seconds,
-            )
-            raise DeadlineExceeded(
-                f"The operation did not finish within the execution deadline of {self.seconds:g}"
-                " seconds and was stopped."
-            ) from None
+            raise deadline_exceeded(context, self.seconds) from None
+
+
+def deadline_exceeded(context: Context, seconds: float) -> DeadlineExceeded:
+    """The error of an operation stopped at the deadline (logged here)."""
+    logger.warning(
+        "request %s stopped at the execution deadline (%s s)", context.request_id, seconds
+    )
+    return DeadlineExceeded(
+        f"The operation did not finish within the execution deadline of {seconds:g}"
+        " seconds and was stopped."
+    )

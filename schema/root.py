@@ -18,10 +18,12 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from resolvers.compiler import QueryCompiler
 from resolvers.rate_limit import RateBudget, RateLimiter
 from schema.auth_fields import OneAuthField
 from schema.catalog import CatalogQuery
 from schema.catalog_admin import CatalogMutation
+from schema.compiled import CompiledQueries
 from schema.deadline import ExecutionDeadline
 from schema.document_cache import CachedDocuments, DocumentCache
 from schema.document_limits import DocumentLimits, ValidationRules, validation_rules
@@ -79,12 +81,15 @@ class Shared:
 
     documents: DocumentCache
     rate_limiter: RateLimiter | None
+    # Compiled queries' plans (None: COMPILED_QUERIES is off, the executor answers all).
+    compiler: QueryCompiler | None = None
 
     @classmethod
-    def for_limits(cls, limits: Limits) -> Shared:
+    def for_limits(cls, limits: Limits, *, compiled_queries: bool = False) -> Shared:
         return cls(
             DocumentCache(limits.document_cache_bytes),
             RateLimiter(limits.rate) if limits.rate is not None else None,
+            QueryCompiler() if compiled_queries else None,
         )
 
 
@@ -167,8 +172,13 @@ def build_schema(
             max_directives=limits.max_directives,
         ),
         partial(RequestCost, max_cost=limits.max_cost, rate_limiter=shared.rate_limiter),
-        partial(ExecutionDeadline, seconds=limits.deadline_seconds),
     ]
+    if shared.compiler is not None:
+        # After the cost and rate limits; it applies the deadline to its statement itself.
+        extensions.append(
+            partial(CompiledQueries, shared.compiler, deadline_seconds=limits.deadline_seconds)
+        )
+    extensions.append(partial(ExecutionDeadline, seconds=limits.deadline_seconds))
     built = CatalogSchema(
         query=Query,
         mutation=Mutation,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bench.dataset import connect
-from bench.queries import QUERIES, request_body
+from bench.dataset import Servers, connect, lookup_values
+from bench.queries import LOOKUPS, QUERIES, lookups_used, request_body
 from bench.reference import PAGE_SIZE, ReferenceApp, asyncpg_dsn, decode_cursor
 
 HEADERS = {"content-type": "application/json", "accept": "application/graphql-response+json"}
@@ -163,3 +165,51 @@ def test_asyncpg_dsn() -> None:
     assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5/d") == "postgresql://u:p@h:5/d"
     assert asyncpg_dsn("postgres://h/d") == "postgresql://h/d"
     assert asyncpg_dsn("postgresql://h/d") == "postgresql://h/d"
+
+
+async def api_answers(
+    url: str, redis_url: str, bodies: dict[str, dict[str, Any]], data_dir: Path
+) -> dict[str, Any]:
+    """Our API's answers to `bodies`, in-process (as bench/sqlcount.py builds it)."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(
+        environment="production",
+        secret_key=secrets.token_urlsafe(48),
+        database_url=url,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        log_level="WARNING",
+        mail_transport="outbox",
+        _env_file=None,
+    )
+    app = create_app(settings)
+    answers: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            for name, body in bodies.items():
+                response = await http.post("/graphql", content=json.dumps(body), headers=HEADERS)
+                assert response.status_code == 200, response.text
+                answers[name] = response.json()
+    return answers
+
+
+@pytest.mark.parametrize("name", ["detail", "flat"])
+async def test_detail_and_flat_answers_equal_the_apis(
+    client: httpx.AsyncClient, scratch_url: str, servers: Servers, tmp_path: Path, name: str
+) -> None:
+    query = next(q for q in QUERIES if q.name == name)
+    values = await lookup_values(scratch_url, {key: LOOKUPS[key] for key in lookups_used((query,))})
+    body = request_body(query, values)
+    ours = (await api_answers(scratch_url, servers.redis_url, {name: body}, tmp_path))[name]
+    response = await client.post("/graphql", content=json.dumps(body), headers=HEADERS)
+    assert response.status_code == 200
+    theirs = response.json()
+    assert "errors" not in ours
+    assert theirs["data"] == ours["data"]  # ours also carries `extensions.cost`
+    if name == "detail":
+        product = ours["data"]["product"]
+        assert product["reviews"]["edges"], "the scratch data gives the product reviews"
+        assert product["category"]["ancestors"], "and a category below another"

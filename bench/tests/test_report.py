@@ -103,3 +103,15 @@ def test_first_difference() -> None:
     assert "only ours: ['cursor']" in (first_difference(ours, {"a": ours["a"]}) or "")
     assert first_difference(True, 1) == "/: True vs 1 in the reference"
     assert first_difference({"n": None}, {"n": 0}) == "/n: None vs 0 in the reference"
+
+
+def test_other_references_have_their_own_ratio() -> None:
+    report = sample_report()
+    report.other_references = [
+        Measurement("flat", "reference flat (1 SQL)", wrk_result(6000, 5_000, 9_000), 100.0, 1)
+    ]
+    text = render_text(report)
+    assert "reference flat (1 SQL)" in text
+    assert "flat throughput: 0.50x its reference (300 vs 600 req/s)" in text
+    assert "Flat throughput: 0.50x its reference" in render_markdown(report)
+    assert report.as_dict()["other_references"][0]["name"] == "flat"

@@ -39,6 +39,13 @@ class SortDirection(enum.Enum):
     DESC = "DESC"
 
 
+# A sort without a direction: ASC for these fields, DESC for the others.
+DEFAULT_DIRECTION = {
+    ProductSortField.NAME: SortDirection.ASC,
+    ProductSortField.PRICE: SortDirection.ASC,
+}
+
+
 @dataclass(frozen=True)
 class ProductFilterData:
     search: str | None = None

@@ -1,0 +1,135 @@
+"""Compiled queries: a query operation answered by one SQL statement building `data`.
+
+`QueryCompiler.plan` turns a validated operation, for a viewer's role class, into a
+`Statement` (resolvers.compiler.build), or None when the compiler cannot give the executor's
+exact answer (then the executor runs, unchanged). Plans are kept in a bounded LRU by
+(document, operation, role, variables): the SQL and its parameters depend on them all, and the
+viewer's own id is filled in per request. `run` executes a plan: one statement, its single value
+the JSON text of `data`, never turned into Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+)
+from graphql.execution.values import get_variable_values
+from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.session import SessionFactory
+from db.users import User
+from resolvers.compiler.build import Statement
+from resolvers.compiler.mapping import Role
+from resolvers.compiler.roots import build_statement
+from resolvers.compiler.selection import Unsupported
+from resolvers.viewer import Viewer
+
+logger = logging.getLogger("catalog.compiler")
+
+# Variables longer than this (as JSON) are compiled but their plan is not kept.
+MAX_CACHED_VARIABLES = 2048
+
+
+def role_of(viewer: Viewer) -> Role | None:
+    """The role class a plan is compiled for; None for a bad token (the executor answers
+    UNAUTHENTICATED where a field needs the viewer)."""
+    if viewer.auth_error is not None:
+        return None
+    user: User | None = viewer.signed_in
+    if user is None:
+        return Role.ANONYMOUS
+    return Role.STAFF if user.role.is_staff else Role.CUSTOMER
+
+
+class QueryCompiler:
+    def __init__(self, max_plans: int = 1000) -> None:
+        self.max_plans = max_plans
+        self._plans: OrderedDict[tuple[Any, ...], Statement | None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def plan(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        role: Role,
+    ) -> Statement | None:
+        try:
+            shown = json.dumps(variables or {}, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return None
+        key = (query, operation_name, role, shown)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        statement = self._compile(schema, document, operation_name, variables, role)
+        if len(shown) <= MAX_CACHED_VARIABLES:
+            self._plans[key] = statement
+            while len(self._plans) > self.max_plans:
+                self._plans.popitem(last=False)
+        return statement
+
+    def _compile(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        role: Role,
+    ) -> Statement | None:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return None
+        coerced = get_variable_values(
+            schema, operation.variable_definitions or [], dict(variables or {})
+        )
+        if isinstance(coerced, list):  # the executor reports the variables' errors
+            return None
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        try:
+            return build_statement(schema, fragments, operation, coerced, role)
+        except Unsupported as reason:
+            logger.debug("not compiled (%s): %s", _name(operation), reason)
+            return None
+        except Exception:  # a compiler bug must not fail the request: the executor answers
+            logger.exception("compiling %s failed; the executor answers", _name(operation))
+            return None
+
+
+def _name(operation: OperationDefinitionNode) -> str:
+    return operation.name.value if operation.name else "anonymous operation"
+
+
+async def run(readers: SessionFactory, statement: Statement, viewer: Viewer) -> str:
+    """The JSON text of `data`: one statement, in an autocommit reader session."""
+    params = list(statement.params)
+    if statement.viewer_index is not None:
+        user = viewer.signed_in
+        params[statement.viewer_index] = user.id if user is not None else None
+    # The readers' engine (autocommit) straight, without an ORM session around one statement.
+    engine: AsyncEngine = readers.kw["bind"]
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql(statement.sql, tuple(params))
+        text: str = result.scalar_one()
+    return text
+
+
+__all__ = ["QueryCompiler", "Role", "Statement", "role_of", "run"]

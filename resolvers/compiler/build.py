@@ -1,0 +1,395 @@
+"""From a query operation to ONE SQL statement whose single value is the JSON text of `data`.
+
+The JSON is written as text, compact and byte for byte as the executor's orjson writes it:
+objects are `'{' || '"key":' || value || … || '}'` in the order the executor writes their
+keys, scalars `to_json(value)::text`, lists `string_agg` in their order. A connection reads one
+page (`LIMIT first + 1`, numbered by `row_number()` so `hasNextPage` and the cursors come from
+the same rows), with `totalCount` as its own subquery; related objects are correlated
+subqueries. Argument values are parameters. Whatever this module does not know (a field, an
+argument, a viewer-dependent rule) raises `Unsupported`, and the operation goes to the
+executor. The root fields and the entry point are `resolvers.compiler.roots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+from resolvers.compiler.mapping import (
+    CONNECTION_JOINS,
+    NESTED_LISTS,
+    TO_ONE_JOINS,
+    TYPES,
+    VISIBLE,
+    ListField,
+    Nested,
+    Role,
+    TypeMap,
+    iso_datetime,
+)
+from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
+from resolvers.errors import ApiError
+from resolvers.orderings import NEWEST_REVIEWS
+from resolvers.pagination import PageArgs, SortKey
+from resolvers.relations import Relation
+
+# Keys per object (a bound on the statement's size, far above any real selection).
+MAX_KEYS = 50
+
+CASTS = {
+    "created_at": "timestamptz",
+    "price": "numeric",
+    "rating_average": "numeric",
+    "name": "text",
+    "id": "bigint",
+}
+# Sort columns whose cursor value the executor writes as a JSON string of the column's text
+# (datetimes in isoformat, Decimals as str): the SQL writes the same bytes.
+CURSOR_TEXT = {"price": "{t}.price::text", "rating_average": "{t}.rating_average::text"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: list[Any]
+    viewer_index: int | None  # where the viewer's id goes in `params`
+
+
+def scalar(sql: str) -> str:
+    """The JSON text of an SQL value (NULL stays NULL: the object writes null)."""
+    return f"to_json({sql})::text"
+
+
+def typename(name: str) -> str:
+    return f"'\"{name}\"'::text"
+
+
+def _unwrap(type_: Any) -> Any:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    return type_
+
+
+def _cursor_sql(keys: list[SortKey[Any]], alias: str) -> str:
+    """`resolvers.pagination.encode_cursor` in SQL: unpadded urlsafe base64 of the compact
+    JSON array of the row's sort values."""
+    parts: list[str] = []
+    for key in keys:
+        column = _column_name(key)
+        if column == "created_at":
+            parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
+        elif column == "id":
+            parts.append(f"{alias}.id::text")
+        elif column in CURSOR_TEXT:
+            parts.append("'\"' || " + CURSOR_TEXT[column].format(t=alias) + " || '\"'")
+        else:
+            raise Unsupported(f"cursor of {column}")
+    raw = "'[' || " + " || ',' || ".join(parts) + " || ']'"
+    return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+
+
+def _column_name(key: SortKey[Any]) -> str:
+    name = getattr(key.column, "key", None)
+    if not isinstance(name, str) or name not in CASTS:
+        raise Unsupported("sort column")
+    return name
+
+
+class Builder:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+        role: Role,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.role = role
+        self.params: list[Any] = []
+        self.viewer_index: int | None = None
+        self._aliases = 0
+
+    # Parameters and aliases
+
+    def param(self, value: Any, cast: str) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}::{cast}"
+
+    def viewer(self) -> str:
+        if self.viewer_index is None:
+            self.params.append(None)
+            self.viewer_index = len(self.params) - 1
+        return f"${self.viewer_index + 1}::bigint"
+
+    def alias(self) -> str:
+        self._aliases += 1
+        return f"t{self._aliases}"
+
+    def visible(self, type_name: str, alias: str) -> str:
+        rule = VISIBLE.get(type_name)
+        if rule is None:
+            return "true"
+        template = rule[self.role]
+        if "{viewer}" in template:
+            return template.format(t=alias, viewer=self.viewer())
+        return template.format(t=alias)
+
+    # Selections
+
+    def fields(
+        self, object_type: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> dict[str, list[FieldNode]]:
+        collected = collect_fields(
+            self.schema, self.fragments, self.variables, object_type, sub_selections(nodes)
+        )
+        if len(collected) > MAX_KEYS:
+            raise Unsupported("too many keys in one object")
+        return collected
+
+    def arguments(
+        self, parent: GraphQLObjectType, node: FieldNode
+    ) -> tuple[GraphQLField, dict[str, Any]]:
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            raise Unsupported(node.name.value)
+        return definition, get_argument_values(definition, node, self.variables)
+
+    def build_object(self, fields: Mapping[str, str]) -> str:
+        """The JSON text of an object whose values are JSON texts (NULL: null)."""
+        members = " || ',' || ".join(
+            f"'\"{key}\":' || coalesce({value}, 'null')" for key, value in fields.items()
+        )
+        if not fields:  # every field skipped
+            return "'{}'::text"
+        return f"('{{'::text || {members} || '}}')"
+
+    def object_sql(self, type_map: TypeMap, nodes: list[FieldNode], alias: str) -> str:
+        """The JSON of one row of `type_map` (alias `alias`) for the selection of `nodes`."""
+        object_type = self.schema.get_type(type_map.name)
+        assert isinstance(object_type, GraphQLObjectType)
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(object_type, nodes).items():
+            node = field_nodes[0]
+            name = node.name.value
+            if name == "__typename":
+                built[key] = typename(type_map.name)
+                continue
+            definition, arguments = self.arguments(object_type, node)
+            if name in type_map.scalars:
+                if arguments:
+                    raise Unsupported(name)
+                built[key] = scalar(type_map.scalars[name].format(t=alias))
+            elif name in type_map.nested:
+                built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
+            elif name in type_map.lists:
+                built[key] = self.list_sql(type_map.lists[name], field_nodes, alias)
+            elif name in type_map.relations:
+                relation = type_map.relations[name]
+                if relation.connection:
+                    built[key] = self.nested_connection_sql(
+                        relation, definition, arguments, field_nodes, alias
+                    )
+                else:
+                    built[key] = self.to_one_sql(relation, field_nodes, alias)
+            else:
+                raise Unsupported(f"{type_map.name}.{name}")
+        return self.build_object(built)
+
+    def nested_sql(self, nested: Nested, nodes: list[FieldNode], alias: str) -> str:
+        object_type = self.schema.get_type(nested.type_name)
+        assert isinstance(object_type, GraphQLObjectType)
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(object_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = typename(nested.type_name)
+            elif name in nested.fields:
+                built[key] = scalar(nested.fields[name].format(t=alias))
+            elif (nested.type_name, name) in NESTED_LISTS:
+                built[key] = self.list_sql(NESTED_LISTS[nested.type_name, name], field_nodes, alias)
+            else:
+                raise Unsupported(f"{nested.type_name}.{name}")
+        return self.build_object(built)
+
+    def list_sql(self, listed: ListField, nodes: list[FieldNode], alias: str) -> str:
+        element = self.alias()
+        source = listed.source.format(t=alias, e=element)
+        order = listed.order.format(e=element)
+        if listed.element in TYPES:
+            item = self.object_sql(TYPES[listed.element], nodes, element)
+        else:
+            object_type = self.schema.get_type(listed.element)
+            assert isinstance(object_type, GraphQLObjectType)
+            built: dict[str, str] = {}
+            for key, field_nodes in self.fields(object_type, nodes).items():
+                name = field_nodes[0].name.value
+                if name == "__typename":
+                    built[key] = typename(listed.element)
+                elif name in listed.element_fields:
+                    built[key] = scalar(listed.element_fields[name].format(e=element))
+                else:
+                    raise Unsupported(f"{listed.element}.{name}")
+            item = self.build_object(built)
+        return (
+            f"coalesce((SELECT '['::text || string_agg({item}, ',' ORDER BY {order}) || ']'"
+            f" FROM {source}), '[]')"
+        )
+
+    def to_one_sql(self, relation: Relation, nodes: list[FieldNode], alias: str) -> str:
+        target = TYPES.get(relation.target)
+        join = TO_ONE_JOINS.get((relation.owner, relation.field))
+        if target is None or join is None:
+            raise Unsupported(f"{relation.owner}.{relation.field}")
+        target_column, owner_column = join
+        row = self.alias()
+        return (
+            f"(SELECT {self.object_sql(target, nodes, row)} FROM {target.table} AS {row}"
+            f" WHERE {row}.{target_column} = {alias}.{owner_column}"
+            f" AND {self.visible(target.name, row)})"
+        )
+
+    # Connections
+
+    def nested_connection_sql(
+        self,
+        relation: Relation,
+        definition: GraphQLField,
+        arguments: dict[str, Any],
+        nodes: list[FieldNode],
+        alias: str,
+    ) -> str:
+        column = CONNECTION_JOINS.get((relation.owner, relation.field))
+        target = TYPES.get(relation.target)
+        if column is None or target is None or relation.target != "Review":
+            raise Unsupported(f"{relation.owner}.{relation.field}")
+        if any(value is not None for name, value in arguments.items() if name != "first"):
+            raise Unsupported("arguments of a nested connection")
+        args = PageArgs(first=arguments.get("first"))
+        size = _validated(args)
+
+        def where(row: str) -> str:
+            return f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
+
+        return self.connection_sql(
+            target, definition, nodes, where, NEWEST_REVIEWS, size, after=None
+        )
+
+    def connection_sql(
+        self,
+        target: TypeMap,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        where: Any,
+        keys: list[SortKey[Any]],
+        size: int,
+        after: list[Any] | None,
+    ) -> str:
+        """One page of `target` rows matching `where(alias)`, in `keys` order, after the
+        decoded cursor values `after`, as the Connection's JSON."""
+        connection_type = _unwrap(definition.type)
+        inner, page = self.alias(), self.alias()
+        order = ", ".join(
+            f"{inner}.{_column_name(key)} {'DESC' if key.descending else 'ASC'}" for key in keys
+        )
+        conditions = [where(inner)]
+        if after is not None:
+            columns = ", ".join(f"{inner}.{_column_name(key)}" for key in keys)
+            values = ", ".join(
+                self.param(value, CASTS[_column_name(key)])
+                for key, value in zip(keys, after, strict=True)
+            )
+            if len({key.descending for key in keys}) != 1:
+                raise Unsupported("mixed directions")
+            conditions.append(f"({columns}) {'<' if keys[0].descending else '>'} ({values})")
+        # Page sizes are validated ints (0 to 100): written in the text, like the plan's shape.
+        limit, shown = str(int(size) + 1), str(int(size))
+        rows = (
+            f"(SELECT {inner}.*, row_number() OVER (ORDER BY {order}) AS rn"
+            f" FROM {target.table} AS {inner} WHERE {' AND '.join(conditions)}"
+            f" ORDER BY {order} LIMIT {limit}) AS {page}"
+        )
+        in_page = f"FILTER (WHERE {page}.rn <= {shown})"
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(connection_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = typename(connection_type.name)
+            elif name == "totalCount":
+                counted = self.alias()
+                built[key] = scalar(
+                    f"(SELECT count(*) FROM {target.table} AS {counted} WHERE {where(counted)})"
+                )
+            elif name == "edges":
+                edge_type = _unwrap(connection_type.fields["edges"].type)
+                edge = self.edge_sql(target, edge_type, field_nodes, keys, page)
+                built[key] = (
+                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn) {in_page}"
+                    " || ']', '[]')"
+                )
+            elif name == "pageInfo":
+                info_type = _unwrap(connection_type.fields["pageInfo"].type)
+                info: dict[str, str] = {}
+                for info_key, info_nodes in self.fields(info_type, field_nodes).items():
+                    info_name = info_nodes[0].name.value
+                    if info_name == "__typename":
+                        info[info_key] = typename("PageInfo")
+                    elif info_name == "hasNextPage":
+                        info[info_key] = scalar(f"count(*) > {shown}")
+                    elif info_name == "hasPreviousPage":
+                        info[info_key] = "'true'::text" if after is not None else "'false'::text"
+                    elif info_name in ("startCursor", "endCursor"):
+                        direction = "ASC" if info_name == "startCursor" else "DESC"
+                        cursor = _cursor_sql(keys, page)
+                        info[info_key] = scalar(
+                            f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
+                        )
+                    else:
+                        raise Unsupported(f"PageInfo.{info_name}")
+                built[key] = self.build_object(info)
+            else:
+                raise Unsupported(f"{connection_type.name}.{name}")
+        # GROUP BY (): one row, whether or not the selection aggregates the page's rows.
+        return f"(SELECT {self.build_object(built)} FROM {rows} GROUP BY ())"
+
+    def edge_sql(
+        self,
+        target: TypeMap,
+        edge_type: GraphQLObjectType,
+        nodes: list[FieldNode],
+        keys: list[SortKey[Any]],
+        page: str,
+    ) -> str:
+        built: dict[str, str] = {}
+        for key, field_nodes in self.fields(edge_type, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                built[key] = typename(edge_type.name)
+            elif name == "cursor":
+                built[key] = scalar(_cursor_sql(keys, page))
+            elif name == "node":
+                built[key] = self.object_sql(target, field_nodes, page)
+            else:
+                raise Unsupported(f"{edge_type.name}.{name}")
+        return self.build_object(built)
+
+
+def _validated(args: PageArgs) -> int:
+    try:
+        size, _ = args.validated()
+    except ApiError as error:
+        raise Unsupported("the executor reports this error") from error
+    return size
