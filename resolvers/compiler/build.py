@@ -276,13 +276,24 @@ class Builder:
         target = TYPES.get(relation.target)
         if column is None or target is None or relation.target != "Review":
             raise Unsupported(f"{relation.owner}.{relation.field}")
-        if any(value is not None for name, value in arguments.items() if name != "first"):
+        # Reviews: the newest first (the default), optionally only verified purchases; the
+        # verified-first order and cursors of nested pages stay with the executor.
+        verified_only = arguments.get("verifiedOnly", False)
+        sort = arguments.get("sort")
+        if getattr(sort, "name", sort) not in (None, "NEWEST"):
+            raise Unsupported("review sort")
+        pagination = {"after", "last", "before"}
+        if any(arguments.get(name) is not None for name in pagination) or not isinstance(
+            verified_only, bool
+        ):
             raise Unsupported("arguments of a nested connection")
         args = PageArgs(first=arguments.get("first"))
         size = _validated(args)
+        verified = " AND {row}.verified_purchase" if verified_only else ""
 
         def where(row: str) -> str:
-            return f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
+            condition = f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
+            return condition + verified.format(row=row)
 
         return self.connection_sql(
             target, definition, nodes, where, NEWEST_REVIEWS, size, after=None

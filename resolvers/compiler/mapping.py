@@ -161,6 +161,7 @@ REVIEW = TypeMap(
         "rating": "{t}.rating",
         "title": "{t}.title",
         "body": "{t}.body",
+        "verifiedPurchase": "{t}.verified_purchase",
         "createdAt": iso_datetime("created_at"),
         "updatedAt": iso_datetime("updated_at"),
     },

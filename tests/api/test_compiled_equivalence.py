@@ -113,6 +113,13 @@ async def seed(services: Services) -> Catalog:
         "UPDATE products SET rating_average = 4.00, rating_count = 2 WHERE id = :id",
         id=products[8].id,
     )
+    # Verified purchases among the reviews of two products (Product.reviews(verifiedOnly:)).
+    await execute(
+        services,
+        "UPDATE reviews SET verified_purchase = true WHERE product_id IN (:a, :b) AND id % 2 = 0",
+        a=products[0].id,
+        b=products[7].id,
+    )
     # A deleted author: their reviews go with them.
     await execute(services, "DELETE FROM users WHERE id = :id", id=catalog.users[4].id)
     return catalog
@@ -139,7 +146,16 @@ class Generator:
         "__typename",
     ]
     CATEGORY_SCALARS = ["id", "name", "slug", "description", "createdAt", "__typename"]
-    REVIEW_SCALARS = ["id", "rating", "title", "body", "createdAt", "updatedAt", "__typename"]
+    REVIEW_SCALARS = [
+        "id",
+        "rating",
+        "title",
+        "body",
+        "verifiedPurchase",
+        "createdAt",
+        "updatedAt",
+        "__typename",
+    ]
     UNSUPPORTED = {
         "Product": ["stock", "status"],
         "Category": ["productCount"],
@@ -202,8 +218,11 @@ class Generator:
         if depth < 2 and self.chance(0.4):
             size = self.rng.choice([0, 1, 2, 3, 5])
             first = self.variable("Int", size) if self.chance(0.3) else str(size)
+            verified = self.rng.choice(["", ", verifiedOnly: true", ", verifiedOnly: false"])
             fields.append(
-                self.field("reviews", self.connection("Review", depth + 1), f"(first: {first})")
+                self.field(
+                    "reviews", self.connection("Review", depth + 1), f"(first: {first}{verified})"
+                )
             )
         if self.chance(0.05):
             fields.append(self.rng.choice(self.UNSUPPORTED["Product"]))
