@@ -17,6 +17,7 @@ import pytest
 from arq.connections import ArqRedis
 from sqlalchemy import text
 
+from app.devservices.ownership import disown
 from app.devservices.redis import ensure_redis, stop_redis
 from app.settings import Settings
 from db.jobs import Job, JobKind, JobStatus
@@ -36,6 +37,8 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         yield tmp_path, f"redis://127.0.0.1:{port}/0"
     finally:
         stop_redis(tmp_path / "redis")
+        # Stopped here: the interpreter's exit must not try again (it would log an error).
+        disown(tmp_path)
 
 
 class WorkerProcess:
