@@ -13,7 +13,6 @@ through `db.slugs`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -103,12 +102,19 @@ def _url_refused(char: str) -> bool:
 
 
 _URL_REFUSED_ASCII = frozenset(chr(code) for code in range(128) if _url_refused(chr(code)))
+# The common shape, accepted without urlsplit: a lower-case http(s) scheme, a plain host name
+# (no user info, port or brackets), then printable ASCII. Every URL it matches, the full check
+# below accepts too (urlsplit's netloc ends at the first "/", "?" or "#"); anything else takes
+# the full check.
+_PLAIN_WEB_URL = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?:[/?#][!-~]*)?")
 
 
 def is_web_url(raw: str) -> bool:
     """An absolute http(s) URL with a host: no javascript:, data:, relative or spaced URLs."""
     if not raw or len(raw) > MAX_URL_LENGTH:
         return False
+    if _PLAIN_WEB_URL.fullmatch(raw):
+        return True
     chars = set(raw)
     if raw.isascii():
         if not chars.isdisjoint(_URL_REFUSED_ASCII):
@@ -126,29 +132,51 @@ def is_web_url(raw: str) -> bool:
 # --- JSON ---------------------------------------------------------------------------------
 
 
-def _json_problem(value: Any, depth: int = 0) -> str | None:
-    """What PostgreSQL's JSONB would refuse: NUL, lone surrogates, NaN and infinities."""
+# An upper bound of the JSON size of a value `_json_scan` cannot bound (the full encoding decides).
+_UNBOUNDED = 1 << 62
+
+
+def _json_scan(value: Any, depth: int = 0) -> tuple[str | None, int]:
+    """What PostgreSQL's JSONB would refuse: NUL, lone surrogates, NaN and infinities; and
+    an upper bound of the bytes of `json.dumps(value, ensure_ascii=False)` (a character takes
+    at most 6 bytes, as an escape), so that small attributes need no encoding to be measured."""
     if depth > 20:
-        return "nests too deeply"
+        return "nests too deeply", 0
+    kind = type(value)
     if isinstance(value, str):
         if "\x00" in value or (
             not value.isascii() and any(unicodedata.category(c) == "Cs" for c in set(value))
         ):
-            return "holds a NUL or an invalid character"
-        return None
+            return "holds a NUL or an invalid character", 0
+        return None, 6 * len(value) + 2
+    if value is None or kind is bool:
+        return None, 5
+    if kind is int:
+        return None, value.bit_length() // 3 + 2  # decimal digits and a sign
     if isinstance(value, float) and not math.isfinite(value):
-        return "holds a number that is not finite"
+        return "holds a number that is not finite", 0
+    if kind is float:
+        return None, 32
+    size = 2
     if isinstance(value, dict):
         for key, item in value.items():
-            problem = _json_problem(key, depth + 1) or _json_problem(item, depth + 1)
+            problem, key_size = _json_scan(key, depth + 1)
             if problem:
-                return problem
+                return problem, 0
+            problem, item_size = _json_scan(item, depth + 1)
+            if problem:
+                return problem, 0
+            # json.dumps writes a non-string key as a string of its own making.
+            size += (key_size if type(key) is str else _UNBOUNDED) + item_size + 4
+        return None, size
     if isinstance(value, list):
         for item in value:
-            problem = _json_problem(item, depth + 1)
+            problem, item_size = _json_scan(item, depth + 1)
             if problem:
-                return problem
-    return None
+                return problem, 0
+            size += item_size + 2
+        return None, size
+    return None, _UNBOUNDED
 
 
 def attributes_problem(value: Any) -> str | None:
@@ -159,10 +187,13 @@ def attributes_problem(value: Any) -> str | None:
         return f"Attributes may have at most {MAX_ATTRIBUTES} keys."
     if any(not key.strip() for key in value):
         return "Attribute names must not be empty."
-    problem = _json_problem(value)
+    problem, size_bound = _json_scan(value)
     if problem:
         return f"Attributes {problem}."
-    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_ATTRIBUTES_BYTES:
+    if (
+        size_bound > MAX_ATTRIBUTES_BYTES
+        and len(json.dumps(value, ensure_ascii=False).encode()) > MAX_ATTRIBUTES_BYTES
+    ):
         return f"Attributes may take at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON."
     return None
 
@@ -293,7 +324,17 @@ def check_product_fields(fields: ProductFields) -> tuple[ProductFields, list[Pro
     if fields.images is not None:
         cleaned["images"], image_problems = _image_problems(fields.images)
         problems += image_problems
-    result = dataclasses.replace(fields, **cleaned)
+    # Built directly: dataclasses.replace costs more than the checks of a short row.
+    result = ProductFields(
+        name=cleaned.get("name", fields.name),
+        sku=cleaned.get("sku", fields.sku),
+        price=cleaned.get("price", fields.price),
+        currency=cleaned.get("currency", fields.currency),
+        stock=fields.stock,
+        description=cleaned.get("description", fields.description),
+        attributes=fields.attributes,
+        images=cleaned.get("images", fields.images),
+    )
     if result.price is not None and result.currency is not None:
         mismatch = price_in_currency_problem(result.price, result.currency)
         if mismatch:

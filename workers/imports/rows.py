@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -90,6 +91,12 @@ def _json(text: str) -> tuple[Any, bool]:
         return None, False
 
 
+@lru_cache(maxsize=4096)
+def _category_key(cell: str) -> str:
+    """A category cell as staged (a file names few categories, on many rows)."""
+    return format_category_path(parse_category_path(cell))
+
+
 def _column(field: str) -> str:
     """The file's column of an input field ("images.2.url" → "images")."""
     return field.split(".", 1)[0]
@@ -101,12 +108,14 @@ def check_row(job_id: int, raw: RawRow) -> CheckedRow:
     errors: list[ErrorRow] = [
         (number, problem.column, problem.code, problem.message) for problem in raw.problems
     ]
-    cells = {name: unneutralise(value) for name, value in raw.cells.items()}
-
-    def given(name: str) -> str | None:
-        """A cell meaning "set this value": None when absent or blank."""
-        value = cells.get(name)
-        return value.strip() if value is not None and value.strip() else None
+    # Only a cell starting with a quote can be neutralised: the others are taken as they are.
+    cells = {
+        name: unneutralise(value) if value[:1] == "'" else value
+        for name, value in raw.cells.items()
+    }
+    # The cells meaning "set this value", stripped; absent or blank ones are left out.
+    stripped = {name: value.strip() for name, value in cells.items()}
+    given = {name: value for name, value in stripped.items() if value}.get
 
     price = stock = attributes = None
     price_text = given("price")
@@ -128,7 +137,7 @@ def check_row(job_id: int, raw: RawRow) -> CheckedRow:
                 (number, "status", INVALID_INPUT, "Status must be DRAFT, PUBLISHED or ARCHIVED.")
             )
     if "attributes" in cells:
-        attributes_text = cells["attributes"].strip()
+        attributes_text = stripped["attributes"]
         attributes, ok = _json(attributes_text) if attributes_text else ({}, True)
         if not ok:
             attributes = None
@@ -172,7 +181,7 @@ def check_row(job_id: int, raw: RawRow) -> CheckedRow:
         fields.currency,
         stock,
         status.value if status is not None else None,
-        format_category_path(parse_category_path(category)) if category is not None else None,
+        _category_key(category) if category is not None else None,
         None,
         orjson.dumps(attributes).decode() if attributes is not None else None,
         orjson.dumps(image_rows(fields.images)).decode() if fields.images is not None else None,
