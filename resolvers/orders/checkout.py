@@ -153,13 +153,13 @@ async def _snapshot(
 ) -> tuple[list[Allocated], UserError | None]:
     """The products as now committed (no lock), and the first line that cannot be had."""
     ids = [product_id for _, product_id, _ in lines]
+    # Columns, not entities: no identity-map state to refresh, less to build per row.
+    columns = (Product.id, Product.sku, Product.name, Product.price, Product.currency)
     products = {
         product.id: product
-        for product in (
-            await session.execute(
-                select(Product).where(Product.id.in_(ids)).execution_options(populate_existing=True)
-            )
-        ).scalars()
+        for product in await session.execute(
+            select(*columns, Product.status, Product.stock).where(Product.id.in_(ids))
+        )
     }
     allocated: list[Allocated] = []
     for index, (_, product_id, quantity) in enumerate(lines):
