@@ -6,9 +6,9 @@ The steps, all in one transaction:
 2. Claim the idempotency key: INSERT … ON CONFLICT on (customer, key). A key in use returns
    its order (the cart was emptied by it) or, with different cart content, is refused; a
    concurrent request with the same key waits on the row lock of the first one's insert.
-3. Read the products (no lock): a line that is unavailable or short of stock, or a cart in
-   several currencies, is refused from this read; otherwise it is the snapshot (SKU, name,
-   price, exact decimals) the order lines keep.
+3. The products, read with the cart lines in step 1 (no lock): a line that is unavailable or
+   short of stock, or a cart in several currencies, is refused from this read; otherwise it
+   is the snapshot (SKU, name, price, exact decimals) the order lines keep.
 4. Write the order with those lines, its first event, the key's order, and the confirmation
    email in the outbox. (The cart was emptied in step 1 by the DELETE … RETURNING that read
    it; a refusal rolls that back with everything else.)
@@ -25,8 +25,10 @@ After the commit: enqueue the email and announce the stock changes (workers.even
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -148,19 +150,31 @@ async def allocate(session: AsyncSession, lines: list[Allocated]) -> bool:
     return len(taken) == len(lines)
 
 
-async def _snapshot(
+# What a line's product must be for the order (the snapshot), read with the cart's lines.
+PRODUCT_COLUMNS = (
+    Product.sku,
+    Product.name,
+    Product.price,
+    Product.currency,
+    Product.status,
+    Product.stock,
+)
+
+
+async def _fresh_snapshot(
     session: AsyncSession, lines: list[tuple[int, int, int]]
 ) -> tuple[list[Allocated], UserError | None]:
-    """The products as now committed (no lock), and the first line that cannot be had."""
+    """The products as now committed (no lock): see `_snapshot`."""
     ids = [product_id for _, product_id, _ in lines]
-    # Columns, not entities: no identity-map state to refresh, less to build per row.
-    columns = (Product.id, Product.sku, Product.name, Product.price, Product.currency)
-    products = {
-        product.id: product
-        for product in await session.execute(
-            select(*columns, Product.status, Product.stock).where(Product.id.in_(ids))
-        )
-    }
+    statement = select(Product.id, *PRODUCT_COLUMNS).where(Product.id.in_(ids))
+    products = {row.id: row for row in await session.execute(statement)}
+    return _snapshot(lines, products)
+
+
+def _snapshot(
+    lines: list[tuple[int, int, int]], products: Mapping[int, Any]
+) -> tuple[list[Allocated], UserError | None]:
+    """The lines as the order will keep them, and the first line that cannot be had."""
     allocated: list[Allocated] = []
     for index, (_, product_id, quantity) in enumerate(lines):
         product = products.get(product_id)
@@ -218,18 +232,19 @@ async def _checkout(
     """One attempt, in one transaction; None when the product snapshot went stale."""
     async with ctx.writer() as session:
         await lock_cart(session, user.id)
-        # Emptying the cart reads it: any refusal below rolls the DELETE back.
+        # Emptying the cart reads it, with its products (DELETE … USING products: the
+        # snapshot, no lock), in one statement. Any refusal below rolls the DELETE back.
+        rows = (
+            await session.execute(
+                delete(CartLine)
+                .where(CartLine.cart_id == user.id, CartLine.product_id == Product.id)
+                .returning(CartLine.id, CartLine.product_id, CartLine.quantity, *PRODUCT_COLUMNS)
+            )
+        ).all()
         lines = sorted(
-            (
-                (row.id, row.product_id, row.quantity)
-                for row in await session.execute(
-                    delete(CartLine)
-                    .where(CartLine.cart_id == user.id)
-                    .returning(CartLine.id, CartLine.product_id, CartLine.quantity)
-                )
-            ),
-            key=lambda line: line[1],
+            ((row.id, row.product_id, row.quantity) for row in rows), key=lambda line: line[1]
         )
+        products = {row.product_id: row for row in rows}
         content_hash = cart_hash(lines)
         used = await claim_key(session, user.id, key, content_hash)
         if used is not None:
@@ -249,7 +264,7 @@ async def _checkout(
         if not lines:
             await session.rollback()
             return Outcome.refused(user_error(ErrorCode.CART_EMPTY, "Your cart is empty.", None))
-        allocated, problem = await _snapshot(session, lines)
+        allocated, problem = _snapshot(lines, products)
         if problem is not None:
             await session.rollback()
             return Outcome.refused(problem)
@@ -266,7 +281,7 @@ async def _checkout(
         # Last: the product rows stay locked only from here to the COMMIT.
         if not await allocate(session, allocated):
             await session.rollback()
-            _, problem = await _snapshot(session, lines)
+            _, problem = await _fresh_snapshot(session, lines)
             return Outcome.refused(problem) if problem is not None else None
         await session.commit()
     await announce(ctx.services.redis, email.id, [line.product_id for line in allocated])
