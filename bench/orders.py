@@ -11,7 +11,9 @@ fresh idempotency key. Two workloads:
   in orders must equal the stock that left the shelf, and the stock must not go below zero.
 
 Latencies are those of `placeOrder` alone (p50, p99, over every answer, refusals included).
-The client runs on the same machine as the servers, so it takes some of their CPU.
+The client runs on the same machine as the servers, so it takes some of their CPU: the
+"client CPU" column is the CPU time this process (the load generator alone: the servers are
+other processes) spent per second of the workload, in % of one core.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class OrderRun:
     failures: int = 0  # anything else: errors, non-200 answers
     latencies_ms: list[float] = field(default_factory=list)
     oversell: str = "-"
+    client_cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -77,13 +80,13 @@ class OrderRun:
         return (
             f"| {self.name} | {self.per_second:.1f} | {self.percentile(0.5):.1f} | "
             f"{self.percentile(0.99):.1f} | {self.orders} | {self.refused} | {self.failures} | "
-            f"{self.oversell} |"
+            f"{self.oversell} | {100 * self.client_cpu_seconds / self.seconds:.0f}% |"
         )
 
 
 TABLE_HEADER = (
     "| placeOrder workload | orders/s | p50 ms | p99 ms | orders | sold out | failures | "
-    "oversold |\n|---|---:|---:|---:|---:|---:|---:|---|"
+    "oversold | client CPU |\n|---|---:|---:|---:|---:|---:|---:|---|---:|"
 )
 
 
@@ -204,7 +207,7 @@ async def run_orders(
                 ("one hot product", [hot] * clients),
             ):
                 run = OrderRun(f"{name}, {clients} clients")
-                started = time.monotonic()
+                started, cpu_started = time.monotonic(), time.process_time()
                 deadline = started + seconds
                 await asyncio.gather(
                     *(
@@ -213,6 +216,7 @@ async def run_orders(
                     )
                 )
                 run.seconds = time.monotonic() - started
+                run.client_cpu_seconds = time.process_time() - cpu_started
                 runs.append(run)
     finally:
         await carts.close()

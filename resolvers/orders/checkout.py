@@ -6,22 +6,31 @@ The steps, all in one transaction:
 2. Claim the idempotency key: INSERT … ON CONFLICT on (customer, key). A key in use returns
    its order (the cart was emptied by it) or, with different cart content, is refused; a
    concurrent request with the same key waits on the row lock of the first one's insert.
-3. Allocate every line with `UPDATE products SET stock = stock - n WHERE … AND stock >= n`, in
-   product id order, so two orders can never deadlock each other. The first line that cannot
-   be allocated fails the order and the transaction is rolled back: nothing is written.
-4. Write the order with lines snapshotting SKU, name and price (exact decimals), its first
-   event, and add the confirmation email to the outbox. (The cart was emptied in step 1 by
-   the DELETE … RETURNING that read it; a refusal rolls that back with everything else.)
+3. The products, read with the cart lines in step 1 (no lock): a line that is unavailable or
+   short of stock, or a cart in several currencies, is refused from this read; otherwise it
+   is the snapshot (SKU, name, price, exact decimals) the order lines keep.
+4. Write the order with those lines, its first event, the key's order, and the confirmation
+   email in the outbox. (The cart was emptied in step 1 by the DELETE … RETURNING that read
+   it; a refusal rolls that back with everything else.)
+5. Last statement before COMMIT: allocate every line at once (`allocate`), locking the
+   product rows in id order, so two orders can never deadlock each other, and taking
+   `stock - n` only where `stock >= n`, the product is still published and still matches the
+   snapshot. A hot product's row lock is thus held for one statement and the COMMIT, not for
+   the whole checkout. A line that is not allocated rolls everything back: it is refused
+   from a fresh read, or, if only the snapshot went stale (a price changed meanwhile), the
+   checkout starts again.
 After the commit: enqueue the email and announce the stock changes (workers.events).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,37 +109,93 @@ async def claim_key(
     ).scalar_one()
 
 
-async def _allocate(session: AsyncSession, product_id: int, quantity: int) -> Allocated | None:
-    statement = (
-        update(Product)
-        .where(
-            Product.id == product_id,
-            Product.stock >= quantity,
-            Product.status == ProductStatus.PUBLISHED,
-        )
-        .values(stock=Product.stock - quantity)
-        .returning(Product.sku, Product.name, Product.price, Product.currency)
-        .execution_options(synchronize_session=False)
+# One statement: the CTE locks the rows in product id order (LockRows sits above the Sort),
+# and the UPDATE only reaches rows the CTE has already locked, so locks are always taken in id
+# order. Under READ COMMITTED the UPDATE re-checks its WHERE on the newest row version.
+# NO KEY UPDATE, the lock an UPDATE of stock takes: FOR UPDATE would conflict with the KEY
+# SHARE locks that the order_lines foreign key already took on these rows, and deadlock.
+ALLOCATE = text(
+    """
+    WITH wanted AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS bigint[]), CAST(:quantities AS integer[]), CAST(:skus AS text[]),
+            CAST(:names AS text[]), CAST(:prices AS numeric[]), CAST(:currencies AS text[])
+        ) AS w(id, quantity, sku, name, price, currency)
+    ), locked AS (
+        SELECT id FROM products WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE
     )
-    row = (await session.execute(statement)).one_or_none()
-    if row is None:
-        return None
-    return Allocated(product_id, row.sku, row.name, row.price, row.currency, quantity)
+    UPDATE products AS p SET stock = p.stock - w.quantity
+    FROM wanted AS w
+    WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
+      AND p.stock >= w.quantity AND p.status = 'published'
+      AND p.sku = w.sku AND p.name = w.name AND p.price = w.price AND p.currency = w.currency
+    RETURNING p.id
+    """
+)
+# A price (or name) changed between the snapshot read and the allocation: start again.
+SNAPSHOT_ATTEMPTS = 3
 
 
-async def _why_not(session: AsyncSession, product_id: int, quantity: int, index: int) -> UserError:
-    product = await session.get(Product, product_id)
-    field = f"cart.lines.{index}"
-    if product is None or product.status is not ProductStatus.PUBLISHED:
-        name = f'"{product.name}"' if product else "A product"
-        return user_error(
-            ErrorCode.PRODUCT_UNAVAILABLE, f"{name} in your cart is no longer available.", field
+async def allocate(session: AsyncSession, lines: list[Allocated]) -> bool:
+    """Take every line's quantity off the shelf, or none (the caller then rolls back)."""
+    parameters = {
+        "ids": [line.product_id for line in lines],
+        "quantities": [line.quantity for line in lines],
+        "skus": [line.sku for line in lines],
+        "names": [line.name for line in lines],
+        "prices": [line.price for line in lines],
+        "currencies": [line.currency for line in lines],
+    }
+    taken = (await session.execute(ALLOCATE, parameters)).all()
+    return len(taken) == len(lines)
+
+
+# What a line's product must be for the order (the snapshot), read with the cart's lines.
+PRODUCT_COLUMNS = (
+    Product.sku,
+    Product.name,
+    Product.price,
+    Product.currency,
+    Product.status,
+    Product.stock,
+)
+
+
+async def _fresh_snapshot(
+    session: AsyncSession, lines: list[tuple[int, int, int]]
+) -> tuple[list[Allocated], UserError | None]:
+    """The products as now committed (no lock): see `_snapshot`."""
+    ids = [product_id for _, product_id, _ in lines]
+    statement = select(Product.id, *PRODUCT_COLUMNS).where(Product.id.in_(ids))
+    products = {row.id: row for row in await session.execute(statement)}
+    return _snapshot(lines, products)
+
+
+def _snapshot(
+    lines: list[tuple[int, int, int]], products: Mapping[int, Any]
+) -> tuple[list[Allocated], UserError | None]:
+    """The lines as the order will keep them, and the first line that cannot be had."""
+    allocated: list[Allocated] = []
+    for index, (_, product_id, quantity) in enumerate(lines):
+        product = products.get(product_id)
+        field = f"cart.lines.{index}"
+        if product is None or product.status is not ProductStatus.PUBLISHED:
+            name = f'"{product.name}"' if product else "A product"
+            message = f"{name} in your cart is no longer available."
+            return allocated, user_error(ErrorCode.PRODUCT_UNAVAILABLE, message, field)
+        if product.stock < quantity:
+            return allocated, user_error(
+                ErrorCode.INSUFFICIENT_STOCK,
+                f'Only {product.stock} of "{product.name}" ({product.sku}) left; '
+                f"{quantity} in your cart.",
+                field,
+            )
+        allocated.append(
+            Allocated(
+                product_id, product.sku, product.name, product.price, product.currency, quantity
+            )
         )
-    return user_error(
-        ErrorCode.INSUFFICIENT_STOCK,
-        f'Only {product.stock} of "{product.name}" ({product.sku}) left; {quantity} in your cart.',
-        field,
-    )
+    return allocated, None
 
 
 def _check(
@@ -154,22 +219,34 @@ async def place_order(
     clean, stored_address, clean_note, errors = _check(key, address, note)
     if errors or clean is None or clean_note is None:
         return Outcome.refused(*errors)
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        outcome = await _checkout(ctx, user, clean, stored_address, clean_note)
+        if outcome is not None:
+            return outcome
+    raise RuntimeError("the cart's products kept changing during checkout")
+
+
+async def _checkout(
+    ctx: Context, user: User, key: str, address: dict[str, str], note: str
+) -> Outcome[Order] | None:
+    """One attempt, in one transaction; None when the product snapshot went stale."""
     async with ctx.writer() as session:
         await lock_cart(session, user.id)
-        # Emptying the cart reads it: any refusal below rolls the DELETE back.
+        # Emptying the cart reads it, with its products (DELETE … USING products: the
+        # snapshot, no lock), in one statement. Any refusal below rolls the DELETE back.
+        rows = (
+            await session.execute(
+                delete(CartLine)
+                .where(CartLine.cart_id == user.id, CartLine.product_id == Product.id)
+                .returning(CartLine.id, CartLine.product_id, CartLine.quantity, *PRODUCT_COLUMNS)
+            )
+        ).all()
         lines = sorted(
-            (
-                (row.id, row.product_id, row.quantity)
-                for row in await session.execute(
-                    delete(CartLine)
-                    .where(CartLine.cart_id == user.id)
-                    .returning(CartLine.id, CartLine.product_id, CartLine.quantity)
-                )
-            ),
-            key=lambda line: line[1],
+            ((row.id, row.product_id, row.quantity) for row in rows), key=lambda line: line[1]
         )
+        products = {row.product_id: row for row in rows}
         content_hash = cart_hash(lines)
-        used = await claim_key(session, user.id, clean, content_hash)
+        used = await claim_key(session, user.id, key, content_hash)
         if used is not None:
             used_hash, used_order_id = used.cart_hash, used.order_id
             await session.rollback()
@@ -187,14 +264,10 @@ async def place_order(
         if not lines:
             await session.rollback()
             return Outcome.refused(user_error(ErrorCode.CART_EMPTY, "Your cart is empty.", None))
-        allocated: list[Allocated] = []
-        for index, (_, product_id, quantity) in enumerate(lines):
-            taken = await _allocate(session, product_id, quantity)
-            if taken is None:
-                error = await _why_not(session, product_id, quantity, index)
-                await session.rollback()
-                return Outcome.refused(error)
-            allocated.append(taken)
+        allocated, problem = _snapshot(lines, products)
+        if problem is not None:
+            await session.rollback()
+            return Outcome.refused(problem)
         currency = allocated[0].currency
         if any(line.currency != currency for line in allocated):
             await session.rollback()
@@ -203,13 +276,13 @@ async def place_order(
                     ErrorCode.CURRENCY_MISMATCH, "Your cart holds several currencies.", "cart"
                 )
             )
-        order = await _write_order(ctx, session, user, allocated, stored_address, clean_note)
-        await session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.customer_id == user.id, IdempotencyKey.key == clean)
-            .values(order_id=order.id)
-        )
+        order = await _write_order(ctx, session, user, key, allocated, address, note)
         email = await add_email(session, **_confirmation(user, order, allocated))
+        # Last: the product rows stay locked only from here to the COMMIT.
+        if not await allocate(session, allocated):
+            await session.rollback()
+            _, problem = await _fresh_snapshot(session, lines)
+            return Outcome.refused(problem) if problem is not None else None
         await session.commit()
     await announce(ctx.services.redis, email.id, [line.product_id for line in allocated])
     return Outcome(order)
@@ -219,10 +292,13 @@ async def _write_order(
     ctx: Context,
     session: AsyncSession,
     user: User,
+    key: str,
     allocated: list[Allocated],
     address: dict[str, str],
     note: str,
 ) -> Order:
+    """The order (one INSERT … RETURNING), then its lines, its first event and the key's order
+    in one more statement (data-modifying CTEs): two round trips whatever the cart's size."""
     subtotal = sum((line.price * line.quantity for line in allocated), Decimal("0"))
     subtotal = subtotal.quantize(CENT)
     shipping = shipping_for(ctx.config, subtotal).quantize(CENT)
@@ -237,19 +313,29 @@ async def _write_order(
     )
     session.add(order)
     await session.flush()
-    session.add_all(
-        OrderLine(
-            order_id=order.id,
-            product_id=line.product_id,
-            sku=line.sku,
-            name=line.name,
-            unit_price=line.price,
-            currency=line.currency,
-            quantity=line.quantity,
-        )
-        for line in allocated
+    lines = insert(OrderLine).values(
+        [
+            {
+                "order_id": order.id,
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "name": line.name,
+                "unit_price": line.price,
+                "currency": line.currency,
+                "quantity": line.quantity,
+            }
+            for line in allocated
+        ]
     )
-    session.add(OrderEvent(order_id=order.id, type=OrderStatus.PLACED, actor_id=user.id))
+    event = insert(OrderEvent).values(order_id=order.id, type=OrderStatus.PLACED, actor_id=user.id)
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.customer_id == user.id, IdempotencyKey.key == key)
+        .values(order_id=order.id)
+        .add_cte(lines.cte("lines"))
+        .add_cte(event.cte("event"))
+        .execution_options(synchronize_session=False)
+    )
     return order
 
 

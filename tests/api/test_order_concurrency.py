@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from decimal import Decimal
 
 from db.users import Role
 from resolvers.context import Services
+from resolvers.orders.checkout import Allocated, allocate
+from tests.support.database import StatementCounter
 from tests.support.graphql import GraphQLClient
 from tests.support.orders import (
     ADDRESS,
@@ -99,3 +102,38 @@ async def test_cancel_racing_fulfil_and_cancel_has_one_winner(
         assert losers[0]["errors"][0]["code"] == "ORDER_STATUS_CHANGED"
         restored += winners[0]["order"]["status"] == "CANCELLED"
     assert await stock_of(services, lamp) == 4 + restored
+
+
+async def test_the_product_rows_are_locked_last_in_one_statement(
+    gql: GraphQLClient, services: Services, count_statements: StatementCounter
+) -> None:
+    """A hot product's row lock is held only from the allocation to the COMMIT: every write
+    of the checkout comes before it, and a cart of several lines is allocated at once."""
+    ann = await customer(gql, services)
+    lamp, desk = await new_product(services, stock=5), await new_product(services, stock=5)
+    await add(ann, desk, 2)
+    await add(ann, lamp, 1)
+    count_statements.statements.clear()
+    assert (await place(ann))["errors"] == []
+    writes = [
+        " ".join(s.split()).upper()
+        for s in count_statements.statements
+        if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "WITH"))
+    ]
+    locking = [index for index, s in enumerate(writes) if "FROM PRODUCTS" in s]
+    assert locking == [len(writes) - 1], writes
+    assert (await stock_of(services, lamp), await stock_of(services, desk)) == (4, 3)
+
+
+async def test_a_stale_product_snapshot_is_never_allocated(services: Services) -> None:
+    """The allocation takes stock only for products still as the order lines snapshot them:
+    a price changed since is not sold at the old one (the checkout then starts again)."""
+    lamp = await new_product(services, stock=5, price="10.00")
+    stale = Allocated(lamp.id, lamp.sku, lamp.name, Decimal("9.00"), "USD", 1)
+    fresh = Allocated(lamp.id, lamp.sku, lamp.name, Decimal("10.00"), "USD", 1)
+    async with services.sessions() as session:
+        assert not await allocate(session, [stale])
+        await session.rollback()
+        assert await allocate(session, [fresh])
+        await session.commit()
+    assert await stock_of(services, lamp) == 4
