@@ -223,7 +223,15 @@ async def place_order(
         outcome = await _checkout(ctx, user, clean, stored_address, clean_note)
         if outcome is not None:
             return outcome
-    raise RuntimeError("the cart's products kept changing during checkout")
+    # Every attempt rolled back: nothing was written, and the customer decides again.
+    return Outcome.refused(
+        user_error(
+            ErrorCode.CART_CHANGED,
+            "Products in your cart changed while you were checking out: review the cart and try"
+            " again.",
+            "cart",
+        )
+    )
 
 
 async def _checkout(

@@ -7,6 +7,7 @@ import re
 import secrets
 from decimal import Decimal
 
+import pytest
 from graphql import OperationDefinitionNode, parse, print_ast, validate
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from app.settings import PROJECT_ROOT
 from db.catalog import ProductStatus
 from resolvers.context import Services
+from resolvers.orders import checkout
 from schema.root import schema
 from tests.support.catalog import execute
 from tests.support.graphql import GraphQLClient
@@ -144,6 +146,22 @@ async def test_refusals_write_nothing(gql: GraphQLClient, services: Services) ->
     bad = await ann.post(PLACE, {"key": "", "address": {**ADDRESS, "country": "USA", "city": " "}})
     fields = sorted(e["field"] for e in bad["data"]["placeOrder"]["errors"])
     assert fields == ["idempotencyKey", "shippingAddress.city", "shippingAddress.country"]
+
+
+async def test_a_cart_that_keeps_changing_is_refused_with_nothing_written(
+    gql: GraphQLClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No attempt left: as after attempts whose product snapshots all went stale.
+    monkeypatch.setattr(checkout, "SNAPSHOT_ATTEMPTS", 0)
+    ann = await customer(gql, services)
+    lamp = await new_product(services, stock=3, name="Lamp")
+    await add(ann, lamp, 1)
+    refused = await place(ann, "k")
+    assert refused["order"] is None
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("CART_CHANGED", "cart")]
+    assert await count_rows(services, "orders") == 0
+    assert await stock_of(services, lamp) == 3
+    assert len((await ann.data(CART))["cart"]["lines"]) == 1
 
 
 async def test_anonymous_and_deactivated_callers_are_unauthenticated(
