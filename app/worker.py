@@ -23,6 +23,21 @@ from workers.settings import WorkerSettings
 
 logger = logging.getLogger("catalog.worker")
 
+# Crons that run every few seconds: arq's own start/finish lines for them would drown the log
+# (the sweeps log by themselves when they find work; a failure is still logged by arq).
+ROUTINE_CRONS = ("cron:sweep_jobs", "cron:sweep_outbox", "cron:sweep_password_resets")
+
+
+class RoutineCronFilter(logging.Filter):
+    """Drops arq's INFO "→ job started" / "← job finished" lines of the routine sweeps."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not isinstance(record.args, tuple):
+            return True
+        if not isinstance(record.msg, str) or not ("→" in record.msg or "←" in record.msg):
+            return True
+        return not any(isinstance(arg, str) and arg.endswith(ROUTINE_CRONS) for arg in record.args)
+
 
 def mailer_from_settings(settings: Settings) -> Mailer:
     if not settings.sends_smtp or not settings.smtp_host:
@@ -80,6 +95,9 @@ def redis_settings(url: str) -> RedisSettings:
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
     """An arq worker for the configured Redis and database, with `overrides` (tests: burst)."""
     assert settings.redis_url, "REDIS_URL must be set for the worker"
+    arq_log = logging.getLogger("arq.worker")
+    if not any(isinstance(f, RoutineCronFilter) for f in arq_log.filters):
+        arq_log.addFilter(RoutineCronFilter())
     worker: Worker = create_worker(
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings.redis_url),
