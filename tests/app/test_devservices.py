@@ -30,9 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # A second process: start (or reuse) the services, print their URLs, then either exit at once or
 # wait until its stdin closes (so the test decides when it exits, or signals it).
+# The child takes SIGINT as a terminal's Ctrl-C would reach it, even when the suite itself was
+# started in the background by a non-interactive shell (which makes children ignore SIGINT).
 CHILD = """
-import json, logging, sys
+import json, logging, signal, sys
 from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)
 logging.basicConfig(level=logging.INFO, format="%(message)s")
 from app.devservices import start_dev_services
 services = start_dev_services(Path(sys.argv[1]))
