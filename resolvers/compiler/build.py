@@ -26,6 +26,7 @@ from graphql import (
     GraphQLSchema,
 )
 from graphql.execution.values import VariableValues, get_argument_values
+from sqlalchemy.sql.functions import FunctionElement
 
 from resolvers.compiler.mapping import (
     CONNECTION_JOINS,
@@ -54,10 +55,24 @@ CASTS = {
     "rating_average": "numeric",
     "name": "text",
     "id": "bigint",
+    # A search's rank (`search_rank`, a real): cursors hold it as a double, compared as one.
+    "search_rank": "float8",
+    "verified_purchase": "boolean",
 }
+# The column a search's rank is selected as, beside the row's own (see `connection_sql`).
+RANK_COLUMN = "search_rank"
 # Sort columns whose cursor value the executor writes as a JSON string of the column's text
 # (datetimes in isoformat, Decimals as str): the SQL writes the same bytes.
 CURSOR_TEXT = {"price": "{t}.price::text", "rating_average": "{t}.rating_average::text"}
+# Sort columns whose cursor value is a JSON number or boolean: the SQL writes Python's text.
+CURSOR_JSON = {
+    "id": "{t}.id::text",
+    "verified_purchase": "{t}.verified_purchase::text",
+    # The rank, a real, read by asyncpg as a Python float: its repr (1.0, 0.10000000149011612,
+    # 1e-05) is PostgreSQL's shortest text of the double, with ".0" when that is an integer.
+    "search_rank": "(CASE WHEN {t}.search_rank::float8::text ~ '[.e]'"
+    " THEN {t}.search_rank::float8::text ELSE {t}.search_rank::float8::text || '.0' END)",
+}
 
 
 @dataclass(frozen=True)
@@ -82,25 +97,33 @@ def _unwrap(type_: Any) -> Any:
     return type_
 
 
-def _cursor_sql(keys: list[SortKey[Any]], alias: str) -> str:
+def _cursor_sql(keys: list[SortKey[Any]], alias: str, prefix: str = "") -> str:
     """`resolvers.pagination.encode_cursor` in SQL: unpadded urlsafe base64 of the compact
-    JSON array of the row's sort values."""
+    JSON array of the row's sort values (after `prefix`, a mode's mark, see `EdgeData`)."""
     parts: list[str] = []
     for key in keys:
         column = _column_name(key)
         if column == "created_at":
             parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
-        elif column == "id":
-            parts.append(f"{alias}.id::text")
+        elif column in CURSOR_JSON:
+            parts.append(CURSOR_JSON[column].format(t=alias))
         elif column in CURSOR_TEXT:
             parts.append("'\"' || " + CURSOR_TEXT[column].format(t=alias) + " || '\"'")
         else:
             raise Unsupported(f"cursor of {column}")
     raw = "'[' || " + " || ',' || ".join(parts) + " || ']'"
-    return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+    encoded = f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+    if prefix:
+        assert prefix.isascii()
+        assert "'" not in prefix
+        assert "\\" not in prefix
+        return f"('{prefix}' || {encoded})"
+    return encoded
 
 
 def _column_name(key: SortKey[Any]) -> str:
+    if isinstance(key.column, FunctionElement):  # a search's rank: selected as RANK_COLUMN
+        return RANK_COLUMN
     name = getattr(key.column, "key", None)
     if not isinstance(name, str) or name not in CASTS:
         raise Unsupported("sort column")
@@ -308,9 +331,13 @@ class Builder:
         keys: list[SortKey[Any]],
         size: int,
         after: list[Any] | None,
+        *,
+        source: str | None = None,
+        prefix: str = "",
     ) -> str:
         """One page of `target` rows matching `where(alias)`, in `keys` order, after the
-        decoded cursor values `after`, as the Connection's JSON."""
+        decoded cursor values `after`, as the Connection's JSON. `source` replaces the table
+        for the page's rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors."""
         connection_type = _unwrap(definition.type)
         inner, page = self.alias(), self.alias()
         order = ", ".join(
@@ -330,7 +357,7 @@ class Builder:
         limit, shown = str(int(size) + 1), str(int(size))
         rows = (
             f"(SELECT {inner}.*, row_number() OVER (ORDER BY {order}) AS rn"
-            f" FROM {target.table} AS {inner} WHERE {' AND '.join(conditions)}"
+            f" FROM {source or target.table} AS {inner} WHERE {' AND '.join(conditions)}"
             f" ORDER BY {order} LIMIT {limit}) AS {page}"
         )
         in_page = f"FILTER (WHERE {page}.rn <= {shown})"
@@ -346,7 +373,7 @@ class Builder:
                 )
             elif name == "edges":
                 edge_type = _unwrap(connection_type.fields["edges"].type)
-                edge = self.edge_sql(target, edge_type, field_nodes, keys, page)
+                edge = self.edge_sql(target, edge_type, field_nodes, keys, page, prefix)
                 built[key] = (
                     f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn) {in_page}"
                     " || ']', '[]')"
@@ -364,7 +391,7 @@ class Builder:
                         info[info_key] = "'true'::text" if after is not None else "'false'::text"
                     elif info_name in ("startCursor", "endCursor"):
                         direction = "ASC" if info_name == "startCursor" else "DESC"
-                        cursor = _cursor_sql(keys, page)
+                        cursor = _cursor_sql(keys, page, prefix)
                         info[info_key] = scalar(
                             f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
                         )
@@ -383,6 +410,7 @@ class Builder:
         nodes: list[FieldNode],
         keys: list[SortKey[Any]],
         page: str,
+        prefix: str = "",
     ) -> str:
         built: dict[str, str] = {}
         for key, field_nodes in self.fields(edge_type, nodes).items():
@@ -390,7 +418,7 @@ class Builder:
             if name == "__typename":
                 built[key] = typename(edge_type.name)
             elif name == "cursor":
-                built[key] = scalar(_cursor_sql(keys, page))
+                built[key] = scalar(_cursor_sql(keys, page, prefix))
             elif name == "node":
                 built[key] = self.object_sql(target, field_nodes, page)
             else:

@@ -1,0 +1,185 @@
+"""The product listing (`products`): filters, sorts, search with its ranking and typo fallback,
+as `resolvers.catalog.queries.list_products` reads them, in SQL.
+
+A search with words reads the full-text page; when nothing matches (and no cursor says which
+mode the client is paging) it reads the trigram page instead, whose cursors carry the mark
+`TRIGRAM_CURSOR`: one statement, `CASE WHEN EXISTS (a full-text match) THEN … ELSE … END`.
+The rules (checks, defaults, terms, the tsquery, the threshold) are the resolvers' own; any
+error they raise means the executor answers, and reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from graphql import FieldNode, GraphQLField
+from sqlalchemy import func
+
+from db.catalog import ProductStatus
+from db.product_filters import search_terms
+from resolvers.catalog.queries import (
+    DEFAULT_DIRECTION,
+    TRIGRAM_CURSOR,
+    TRIGRAM_THRESHOLD,
+    ProductFilterData,
+    ProductSortField,
+    SortDirection,
+    filter_conditions,
+    product_conditions,
+    sort_keys,
+)
+from resolvers.compiler.build import RANK_COLUMN, Builder
+from resolvers.compiler.mapping import TYPES, Role
+from resolvers.compiler.selection import Unsupported
+from resolvers.errors import ApiError
+from resolvers.pagination import PageArgs, decode_cursor
+
+Where = Callable[[str], str]
+# Stands for the rank in `sort_keys` (the compiler selects it as RANK_COLUMN).
+RANK = func.search_rank()
+
+
+class ProductListing(Builder):
+    def products_sql(
+        self, definition: GraphQLField, arguments: dict[str, Any], nodes: list[FieldNode]
+    ) -> str:
+        if arguments.get("last") is not None or arguments.get("before") is not None:
+            raise Unsupported("backwards pages")
+        data = filter_data(arguments.get("filter"))
+        try:
+            filter_conditions(self.role is Role.STAFF, data)  # the executor's checks
+            conditions = product_conditions(data)
+            field, direction = _sort(arguments.get("sort"))
+            terms = search_terms(data.search) if data.search else []
+            field = field or (ProductSortField.RELEVANCE if terms else ProductSortField.CREATED_AT)
+            direction = direction or SortDirection.DESC
+            nothing = not terms and data.search is not None
+            if nothing and field is ProductSortField.RELEVANCE:
+                field = ProductSortField.CREATED_AT
+            ranked = field is ProductSortField.RELEVANCE
+            keys = sort_keys(field, direction, RANK if terms else None)
+            args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
+            size, _ = args.validated()
+            after, trigram = args.after, False
+            if after is not None and terms and after.startswith(TRIGRAM_CURSOR):
+                after, trigram = after[len(TRIGRAM_CURSOR) :], True
+            values = decode_cursor(after, keys) if after is not None else None
+        except ApiError as error:
+            raise Unsupported("the executor reports this error") from error
+
+        filtered: list[str] = []
+        if conditions.no_category_match or nothing:
+            filtered.append("false")
+        elif conditions.category_id is not None:
+            category = self.param(conditions.category_id, "bigint")
+            if conditions.include_descendants:
+                filtered.append(
+                    "{row}.category_id IN (SELECT c.id FROM categories AS c"
+                    f" WHERE c.id = {category} OR c.path @> ARRAY[{category}])"
+                )
+            else:
+                filtered.append(f"{{row}}.category_id = {category}")
+        if data.price_min is not None:
+            filtered.append(f"{{row}}.price >= {self.param(data.price_min, 'numeric')}")
+        if data.price_max is not None:
+            filtered.append(f"{{row}}.price <= {self.param(data.price_max, 'numeric')}")
+        if data.in_stock is not None:
+            filtered.append("{row}.stock > 0" if data.in_stock else "{row}.stock = 0")
+        if data.rating_min is not None:
+            minimum = self.param(Decimal(str(data.rating_min)), "numeric")
+            filtered.append(f"{{row}}.rating_count > 0 AND {{row}}.rating_average >= {minimum}")
+        if data.status is not None:
+            status = ProductStatus(data.status)
+            filtered.append(f"{{row}}.status = '{status.value}'")
+
+        def where(row: str) -> str:
+            return " AND ".join(
+                [self.visible("Product", row)] + [c.format(row=row) for c in filtered]
+            )
+
+        product, connection = TYPES["Product"], self.connection_sql
+        if not terms:
+            return connection(product, definition, nodes, where, keys, size, values)
+
+        full_text = self.full_text(terms, where)
+        fuzzy = self.fuzzy(terms, where)
+
+        def page(match: tuple[Where, str], prefix: str = "") -> str:
+            matching, rank = match
+            source = f"(SELECT p.*, {rank} AS {RANK_COLUMN} FROM products AS p)" if ranked else None
+            return connection(
+                product,
+                definition,
+                nodes,
+                matching,
+                keys,
+                size,
+                values,
+                source=source,
+                prefix=prefix,
+            )
+
+        if trigram:
+            return page(fuzzy, TRIGRAM_CURSOR)
+        if values is not None:
+            return page(full_text)
+        found = f"EXISTS (SELECT FROM products AS m WHERE {full_text[0]('m')})"
+        return f"(CASE WHEN {found} THEN {page(full_text)} ELSE {page(fuzzy, TRIGRAM_CURSOR)} END)"
+
+    def full_text(self, terms: list[str], where: Where) -> tuple[Where, str]:
+        """`prefix_query` and `ts_rank_cd`, as the executor's full-text page."""
+        every_term = " & ".join(f"{term}:*" for term in terms)
+        if len(terms) > 1:
+            every_term = f"({every_term}) | {''.join(terms)}:*"
+        query = f"to_tsquery('english'::regconfig, {self.param(every_term, 'text')})"
+
+        def matching(row: str) -> str:
+            return f"{where(row)} AND {row}.search_vector @@ {query}"
+
+        return matching, f"ts_rank_cd(p.search_vector, {query})"
+
+    def fuzzy(self, terms: list[str], where: Where) -> tuple[Where, str]:
+        """Trigram word similarity of the text and of every word, above the threshold."""
+        threshold = self.param(TRIGRAM_THRESHOLD, "float8")
+        text = self.param(" ".join(terms), "text")
+        words = [self.param(term, "text") for term in terms]
+
+        def matching(row: str) -> str:
+            similar = [f"word_similarity({text}, {row}.name) > {threshold}"] + [
+                f"word_similarity({word}, {row}.name) > {threshold}" for word in words
+            ]
+            return " AND ".join([where(row), *similar])
+
+        return matching, f"word_similarity({text}, p.name)"
+
+
+def filter_data(value: Any) -> ProductFilterData:
+    """The coerced `filter` argument (a dict by GraphQL names) as the resolvers take it."""
+    if value is None:
+        return ProductFilterData()
+    known = {"search", "categoryId", "includeDescendants", "priceMin", "priceMax"}
+    if set(value) - known - {"inStock", "ratingMin", "status"}:
+        raise Unsupported("filter fields")
+    return ProductFilterData(
+        search=value.get("search"),
+        category_id=value.get("categoryId"),
+        include_descendants=bool(value.get("includeDescendants", False)),
+        price_min=value.get("priceMin"),
+        price_max=value.get("priceMax"),
+        in_stock=value.get("inStock"),
+        rating_min=value.get("ratingMin"),
+        status=value.get("status"),
+    )
+
+
+def _sort(value: Any) -> tuple[ProductSortField | None, SortDirection | None]:
+    """The sort as `schema.catalog_inputs.sort_of` passes it (None: the resolver's default)."""
+    if value is None:
+        return None, None
+    field = value.get("field")
+    direction = value.get("direction")
+    if not isinstance(field, ProductSortField) or not isinstance(direction, SortDirection | None):
+        raise Unsupported("sort")
+    return field, direction or DEFAULT_DIRECTION.get(field, SortDirection.DESC)
