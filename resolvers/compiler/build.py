@@ -42,8 +42,8 @@ from resolvers.compiler.mapping import (
 )
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
-from resolvers.orderings import NEWEST_REVIEWS
-from resolvers.pagination import PageArgs, SortKey
+from resolvers.orderings import NEWEST_REVIEWS, VERIFIED_FIRST_REVIEWS
+from resolvers.pagination import PageArgs, SortKey, decode_cursor
 from resolvers.relations import Relation
 
 # Keys per object (a bound on the statement's size, far above any real selection).
@@ -97,6 +97,18 @@ def _unwrap(type_: Any) -> Any:
     return type_
 
 
+def python_json_string(value: str) -> str:
+    """`json.dumps` of a text as Python writes it (ensure_ascii): PostgreSQL's JSON string
+    with each non-ASCII character as `\\uXXXX` (a surrogate pair beyond the BMP)."""
+    return (
+        "(SELECT string_agg(CASE WHEN ascii(ch) < 128 THEN ch"
+        " WHEN ascii(ch) < 65536 THEN '\\u' || lpad(to_hex(ascii(ch)), 4, '0')"
+        " ELSE '\\u' || to_hex(55296 + ((ascii(ch) - 65536) >> 10))"
+        " || '\\u' || to_hex(56320 + ((ascii(ch) - 65536) & 1023)) END, '' ORDER BY n)"
+        f" FROM unnest(string_to_array(to_json({value})::text, NULL)) WITH ORDINALITY AS s(ch, n))"
+    )
+
+
 def _cursor_sql(keys: list[SortKey[Any]], alias: str, prefix: str = "") -> str:
     """`resolvers.pagination.encode_cursor` in SQL: unpadded urlsafe base64 of the compact
     JSON array of the row's sort values (after `prefix`, a mode's mark, see `EdgeData`)."""
@@ -105,6 +117,8 @@ def _cursor_sql(keys: list[SortKey[Any]], alias: str, prefix: str = "") -> str:
         column = _column_name(key)
         if column == "created_at":
             parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
+        elif column == "name":
+            parts.append(python_json_string(f"{alias}.name"))
         elif column in CURSOR_JSON:
             parts.append(CURSOR_JSON[column].format(t=alias))
         elif column in CURSOR_TEXT:
@@ -299,28 +313,29 @@ class Builder:
         target = TYPES.get(relation.target)
         if column is None or target is None or relation.target != "Review":
             raise Unsupported(f"{relation.owner}.{relation.field}")
-        # Reviews: the newest first (the default), optionally only verified purchases; the
-        # verified-first order and cursors of nested pages stay with the executor.
+        # Reviews: the newest first (the default) or verified purchases first, optionally only
+        # verified purchases, as `resolvers.catalog.queries.product_reviews` reads any page.
         verified_only = arguments.get("verifiedOnly", False)
-        sort = arguments.get("sort")
-        if getattr(sort, "name", sort) not in (None, "NEWEST"):
+        sort = getattr(arguments.get("sort"), "name", arguments.get("sort"))
+        if sort not in (None, "NEWEST", "VERIFIED_FIRST") or not isinstance(verified_only, bool):
             raise Unsupported("review sort")
-        pagination = {"after", "last", "before"}
-        if any(arguments.get(name) is not None for name in pagination) or not isinstance(
-            verified_only, bool
-        ):
-            raise Unsupported("arguments of a nested connection")
-        args = PageArgs(first=arguments.get("first"))
+        if arguments.get("last") is not None or arguments.get("before") is not None:
+            raise Unsupported("backwards pages")
+        keys = VERIFIED_FIRST_REVIEWS if sort == "VERIFIED_FIRST" and not verified_only else None
+        keys = keys or NEWEST_REVIEWS
+        args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
         size = _validated(args)
+        try:
+            after = decode_cursor(args.after, keys) if args.after is not None else None
+        except ApiError as error:
+            raise Unsupported("the executor reports this error") from error
         verified = " AND {row}.verified_purchase" if verified_only else ""
 
         def where(row: str) -> str:
             condition = f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
             return condition + verified.format(row=row)
 
-        return self.connection_sql(
-            target, definition, nodes, where, NEWEST_REVIEWS, size, after=None
-        )
+        return self.connection_sql(target, definition, nodes, where, keys, size, after)
 
     def connection_sql(
         self,

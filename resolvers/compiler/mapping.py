@@ -197,3 +197,18 @@ VISIBLE: dict[str, dict[Role, str]] = {
         Role.STAFF: "({t}.status = 'approved' OR {t}.user_id = {viewer})",
     },
 }
+
+# `node(id)`: each type's visibility as its `*_by_id` loader applies it (`resolvers.nodes`):
+# products and categories as listed; a review when listed and of a visible product.
+_OF_PUBLISHED = (
+    "EXISTS (SELECT FROM products AS np WHERE np.id = {t}.product_id AND np.status = 'published')"
+)
+NODE_VISIBLE: dict[str, dict[Role, str]] = {
+    "Product": VISIBLE["Product"],
+    "Category": {role: "true" for role in Role},
+    "Review": {
+        Role.ANONYMOUS: "{t}.status = 'approved' AND " + _OF_PUBLISHED,
+        Role.CUSTOMER: "({t}.status = 'approved' OR {t}.user_id = {viewer}) AND " + _OF_PUBLISHED,
+        Role.STAFF: "true",
+    },
+}

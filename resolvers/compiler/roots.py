@@ -7,10 +7,8 @@ any error they raise means the executor answers, and reports it as always.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from graphql import (
-    FieldNode,
     FragmentDefinitionNode,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -19,14 +17,12 @@ from graphql import (
 from graphql.execution.values import VariableValues
 
 from resolvers.compiler.build import MAX_KEYS, Statement, typename
-from resolvers.compiler.listing import ProductListing
-from resolvers.compiler.mapping import TYPES, Role
+from resolvers.compiler.lookups import Lookups
+from resolvers.compiler.mapping import Role
 from resolvers.compiler.selection import Unsupported, collect_fields
-from resolvers.errors import ApiError
-from resolvers.ids import key_of
 
 
-class Compiler(ProductListing):
+class Compiler(Lookups):
     def operation_sql(self, operation: OperationDefinitionNode) -> str:
         if operation.operation != OperationType.QUERY:
             raise Unsupported("not a query")
@@ -49,30 +45,17 @@ class Compiler(ProductListing):
             definition, arguments = self.arguments(root, node)
             if name == "products":
                 built[key] = self.products_sql(definition, arguments, field_nodes)
-            elif name == "product":
-                built[key] = self.product_sql(arguments, field_nodes)
+            elif name in ("product", "category"):
+                built[key] = self.by_id_or_slug_sql(name.capitalize(), arguments, field_nodes)
+            elif name == "categories":
+                built[key] = self.categories_sql(definition, arguments, field_nodes)
+            elif name == "node":
+                built[key] = self.node_sql(arguments.get("id"), field_nodes)
+            elif name == "nodes":
+                built[key] = self.nodes_sql(arguments.get("ids"), field_nodes)
             else:
                 raise Unsupported(name)
         return f"SELECT {self.build_object(built)}"
-
-    def product_sql(self, arguments: dict[str, Any], nodes: list[FieldNode]) -> str:
-        global_id, slug = arguments.get("id"), arguments.get("slug")
-        if (global_id is None) == (slug is None):
-            raise Unsupported("the executor reports this error")
-        row = self.alias()
-        if global_id is not None:
-            try:
-                key = key_of(global_id, "Product") or 0
-            except ApiError as error:
-                raise Unsupported("the executor reports this error") from error
-            match = f"{row}.id = {self.param(key, 'bigint')}"
-        else:
-            match = f"{row}.slug = {self.param(slug, 'text')}"
-        product = TYPES["Product"]
-        return (
-            f"(SELECT {self.object_sql(product, nodes, row)} FROM products AS {row}"
-            f" WHERE {match} AND {self.visible('Product', row)})"
-        )
 
 
 def build_statement(
