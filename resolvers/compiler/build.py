@@ -319,23 +319,16 @@ class Builder:
         sort = getattr(arguments.get("sort"), "name", arguments.get("sort"))
         if sort not in (None, "NEWEST", "VERIFIED_FIRST") or not isinstance(verified_only, bool):
             raise Unsupported("review sort")
-        if arguments.get("last") is not None or arguments.get("before") is not None:
-            raise Unsupported("backwards pages")
         keys = VERIFIED_FIRST_REVIEWS if sort == "VERIFIED_FIRST" and not verified_only else None
         keys = keys or NEWEST_REVIEWS
-        args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
-        size = _validated(args)
-        try:
-            after = decode_cursor(args.after, keys) if args.after is not None else None
-        except ApiError as error:
-            raise Unsupported("the executor reports this error") from error
+        window = page_window(page_args(arguments), keys)
         verified = " AND {row}.verified_purchase" if verified_only else ""
 
         def where(row: str) -> str:
             condition = f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
             return condition + verified.format(row=row)
 
-        return self.connection_sql(target, definition, nodes, where, keys, size, after)
+        return self.connection_sql(target, definition, nodes, where, keys, window)
 
     def connection_sql(
         self,
@@ -344,30 +337,36 @@ class Builder:
         nodes: list[FieldNode],
         where: Any,
         keys: list[SortKey[Any]],
-        size: int,
-        after: list[Any] | None,
+        window: Window,
         *,
         source: str | None = None,
         prefix: str = "",
     ) -> str:
-        """One page of `target` rows matching `where(alias)`, in `keys` order, after the
-        decoded cursor values `after`, as the Connection's JSON. `source` replaces the table
-        for the page's rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors."""
+        """One page of `target` rows matching `where(alias)`, in `keys` order, between the
+        decoded cursor values `window.after` and `window.before`, the first `size` of them or
+        (`backwards`, `last`) the last, as the Connection's JSON (as
+        `resolvers.pagination.paginate` reads it). `source` replaces the table for the page's
+        rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors."""
+        size, after, before, backwards = window.size, window.after, window.before, window.backwards
         connection_type = _unwrap(definition.type)
         inner, page = self.alias(), self.alias()
         order = ", ".join(
-            f"{inner}.{_column_name(key)} {'DESC' if key.descending else 'ASC'}" for key in keys
+            f"{inner}.{_column_name(key)} {'DESC' if key.descending != backwards else 'ASC'}"
+            for key in keys
         )
         conditions = [where(inner)]
-        if after is not None:
-            columns = ", ".join(f"{inner}.{_column_name(key)}" for key in keys)
-            values = ", ".join(
-                self.param(value, CASTS[_column_name(key)])
-                for key, value in zip(keys, after, strict=True)
-            )
+        for values, forward in ((after, True), (before, False)):
+            if values is None:
+                continue
             if len({key.descending for key in keys}) != 1:
                 raise Unsupported("mixed directions")
-            conditions.append(f"({columns}) {'<' if keys[0].descending else '>'} ({values})")
+            columns = ", ".join(f"{inner}.{_column_name(key)}" for key in keys)
+            params = ", ".join(
+                self.param(value, CASTS[_column_name(key)])
+                for key, value in zip(keys, values, strict=True)
+            )
+            greater = (not keys[0].descending) == forward
+            conditions.append(f"({columns}) {'>' if greater else '<'} ({params})")
         # Page sizes are validated ints (0 to 100): written in the text, like the plan's shape.
         limit, shown = str(int(size) + 1), str(int(size))
         rows = (
@@ -375,6 +374,13 @@ class Builder:
             f" FROM {source or target.table} AS {inner} WHERE {' AND '.join(conditions)}"
             f" ORDER BY {order} LIMIT {limit}) AS {page}"
         )
+        # Rows are numbered in the order read: a backwards page shows them in reverse. The
+        # extra row says there is a next page (forwards) or a previous one (backwards).
+        shown_order = "DESC" if backwards else "ASC"
+        more = scalar(f"count(*) > {shown}")
+        true, false = "'true'::text", "'false'::text"
+        has_next = (true if before is not None else false) if backwards else more
+        has_previous = more if backwards else (true if after is not None else false)
         in_page = f"FILTER (WHERE {page}.rn <= {shown})"
         built: dict[str, str] = {}
         for key, field_nodes in self.fields(connection_type, nodes).items():
@@ -390,8 +396,8 @@ class Builder:
                 edge_type = _unwrap(connection_type.fields["edges"].type)
                 edge = self.edge_sql(target, edge_type, field_nodes, keys, page, prefix)
                 built[key] = (
-                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn) {in_page}"
-                    " || ']', '[]')"
+                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn"
+                    f" {shown_order}) {in_page} || ']', '[]')"
                 )
             elif name == "pageInfo":
                 info_type = _unwrap(connection_type.fields["pageInfo"].type)
@@ -401,11 +407,12 @@ class Builder:
                     if info_name == "__typename":
                         info[info_key] = typename("PageInfo")
                     elif info_name == "hasNextPage":
-                        info[info_key] = scalar(f"count(*) > {shown}")
+                        info[info_key] = has_next
                     elif info_name == "hasPreviousPage":
-                        info[info_key] = "'true'::text" if after is not None else "'false'::text"
+                        info[info_key] = has_previous
                     elif info_name in ("startCursor", "endCursor"):
-                        direction = "ASC" if info_name == "startCursor" else "DESC"
+                        first = (info_name == "startCursor") != backwards
+                        direction = "ASC" if first else "DESC"
                         cursor = _cursor_sql(keys, page, prefix)
                         info[info_key] = scalar(
                             f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
@@ -441,9 +448,32 @@ class Builder:
         return self.build_object(built)
 
 
-def _validated(args: PageArgs) -> int:
+@dataclass(frozen=True)
+class Window:
+    """Which rows of a list a page shows: `size` of them after/before the decoded cursor
+    values, the first ones or (`backwards`, `last`) the last."""
+
+    size: int
+    backwards: bool
+    after: list[Any] | None = None
+    before: list[Any] | None = None
+
+
+def page_args(arguments: Mapping[str, Any]) -> PageArgs:
+    return PageArgs(
+        first=arguments.get("first"),
+        after=arguments.get("after"),
+        last=arguments.get("last"),
+        before=arguments.get("before"),
+    )
+
+
+def page_window(args: PageArgs, keys: list[SortKey[Any]]) -> Window:
+    """`resolvers.pagination.page_statement`'s checks and cursors (its errors: Unsupported)."""
     try:
-        size, _ = args.validated()
+        size, backwards = args.validated()
+        after = decode_cursor(args.after, keys) if args.after is not None else None
+        before = decode_cursor(args.before, keys) if args.before is not None else None
     except ApiError as error:
-        raise Unsupported("the executor reports this error") from error
-    return size
+        raise Unsupported(f"the executor reports this error: {error}") from error
+    return Window(size, backwards, after, before)

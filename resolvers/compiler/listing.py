@@ -26,15 +26,16 @@ from resolvers.catalog.queries import (
     ProductFilterData,
     ProductSortField,
     SortDirection,
+    _strip_mode,
     filter_conditions,
     product_conditions,
     sort_keys,
 )
-from resolvers.compiler.build import RANK_COLUMN, Builder
+from resolvers.compiler.build import RANK_COLUMN, Builder, page_args, page_window
 from resolvers.compiler.mapping import TYPES, Role
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
-from resolvers.pagination import PageArgs, decode_cursor
+from resolvers.pagination import PageArgs
 
 Where = Callable[[str], str]
 # Stands for the rank in `sort_keys` (the compiler selects it as RANK_COLUMN).
@@ -45,8 +46,6 @@ class ProductListing(Builder):
     def products_sql(
         self, definition: GraphQLField, arguments: dict[str, Any], nodes: list[FieldNode]
     ) -> str:
-        if arguments.get("last") is not None or arguments.get("before") is not None:
-            raise Unsupported("backwards pages")
         data = filter_data(arguments.get("filter"))
         try:
             filter_conditions(self.role is Role.STAFF, data)  # the executor's checks
@@ -60,14 +59,15 @@ class ProductListing(Builder):
                 field = ProductSortField.CREATED_AT
             ranked = field is ProductSortField.RELEVANCE
             keys = sort_keys(field, direction, RANK if terms else None)
-            args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
-            size, _ = args.validated()
-            after, trigram = args.after, False
-            if after is not None and terms and after.startswith(TRIGRAM_CURSOR):
-                after, trigram = after[len(TRIGRAM_CURSOR) :], True
-            values = decode_cursor(after, keys) if after is not None else None
+            args = page_args(arguments)
+            after, before, trigram = args.after, args.before, False
+            if terms:  # a search's cursors say which mode they page (`_strip_mode`)
+                after, trigram_after = _strip_mode(after)
+                before, trigram_before = _strip_mode(before)
+                trigram = trigram_after or trigram_before
+            window = page_window(PageArgs(args.first, after, args.last, before), keys)
         except ApiError as error:
-            raise Unsupported("the executor reports this error") from error
+            raise Unsupported(f"the executor reports this error: {error}") from error
 
         filtered: list[str] = []
         if conditions.no_category_match or nothing:
@@ -101,7 +101,7 @@ class ProductListing(Builder):
 
         product, connection = TYPES["Product"], self.connection_sql
         if not terms:
-            return connection(product, definition, nodes, where, keys, size, values)
+            return connection(product, definition, nodes, where, keys, window)
 
         full_text = self.full_text(terms, where)
         fuzzy = self.fuzzy(terms, where)
@@ -115,15 +115,14 @@ class ProductListing(Builder):
                 nodes,
                 matching,
                 keys,
-                size,
-                values,
+                window,
                 source=source,
                 prefix=prefix,
             )
 
         if trigram:
             return page(fuzzy, TRIGRAM_CURSOR)
-        if values is not None:
+        if after is not None or before is not None:
             return page(full_text)
         found = f"EXISTS (SELECT FROM products AS m WHERE {full_text[0]('m')})"
         return f"(CASE WHEN {found} THEN {page(full_text)} ELSE {page(fuzzy, TRIGRAM_CURSOR)} END)"

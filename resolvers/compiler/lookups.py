@@ -14,7 +14,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLField
 
 from resolvers.catalog.queries import _one_of
-from resolvers.compiler.build import _validated
+from resolvers.compiler.build import page_args, page_window
 from resolvers.compiler.listing import ProductListing
 from resolvers.compiler.mapping import NODE_VISIBLE, TYPES
 from resolvers.compiler.selection import Unsupported
@@ -22,11 +22,10 @@ from resolvers.errors import ApiError
 from resolvers.ids import key_of, typed_key_of
 from resolvers.nodes import LOADERS, MAX_NODES
 from resolvers.orderings import CATEGORIES_BY_NAME
-from resolvers.pagination import PageArgs, decode_cursor
 
 
 def _executor_reports(error: ApiError) -> Unsupported:
-    return Unsupported(f"the executor reports this error ({type(error).__name__})")
+    return Unsupported(f"the executor reports this error: {error}")
 
 
 class Lookups(ProductListing):
@@ -79,15 +78,9 @@ class Lookups(ProductListing):
         self, definition: GraphQLField, arguments: dict[str, Any], nodes: list[FieldNode]
     ) -> str:
         """`list_categories`: the children of `parentId`, the roots, or all, by name."""
-        if arguments.get("last") is not None or arguments.get("before") is not None:
-            raise Unsupported("backwards pages")
-        args = PageArgs(first=arguments.get("first"), after=arguments.get("after"))
-        size = _validated(args)
+        window = page_window(page_args(arguments), CATEGORIES_BY_NAME)
         parent_id = arguments.get("parentId")
         try:
-            after = (
-                decode_cursor(args.after, CATEGORIES_BY_NAME) if args.after is not None else None
-            )
             parent = key_of(parent_id, "Category") if parent_id is not None else None
         except ApiError as error:
             raise _executor_reports(error) from error
@@ -104,5 +97,5 @@ class Lookups(ProductListing):
             return "true" if condition == "true" else f"{row}.parent_id {condition}"
 
         return self.connection_sql(
-            TYPES["Category"], definition, nodes, where, CATEGORIES_BY_NAME, size, after
+            TYPES["Category"], definition, nodes, where, CATEGORIES_BY_NAME, window
         )

@@ -320,12 +320,12 @@ class Generator:
     def node(self) -> str:
         """A `Node`: its own fields, and fragments on the types it may be."""
         fields = [self.field(n) for n in self.pick(["id", "__typename"])]
-        if self.chance(0.7):
+        if self.chance(0.6):
             fields.append(f"... on Product {self.product(1)}")
+        elif self.chance(0.7):  # not both: `rating` differs in type between the two
+            fields.append(f"... on Review {self.review(1)}")
         if self.chance(0.5):
             fields.append(f"... on Category {self.category(1)}")
-        if self.chance(0.5):
-            fields.append(f"... on Review {self.review(1)}")
         if self.chance(0.1):
             fields.append("... on Order { number }")
         return self.wrap("Node", fields)
