@@ -103,29 +103,22 @@ class ProductListing(Builder):
         if not terms:
             return connection(product, definition, nodes, where, keys, window)
 
-        full_text = self.full_text(terms, where)
-        fuzzy = self.fuzzy(terms, where)
-
         def page(match: tuple[Where, str], prefix: str = "") -> str:
             matching, rank = match
             source = f"(SELECT p.*, {rank} AS {RANK_COLUMN} FROM products AS p)" if ranked else None
             return connection(
-                product,
-                definition,
-                nodes,
-                matching,
-                keys,
-                window,
-                source=source,
-                prefix=prefix,
+                product, definition, nodes, matching, keys, window, source=source, prefix=prefix
             )
 
+        # Only the mode(s) the statement reads: a parameter it does not use has no type.
         if trigram:
-            return page(fuzzy, TRIGRAM_CURSOR)
+            return page(self.fuzzy(terms, where), TRIGRAM_CURSOR)
+        full_text = self.full_text(terms, where)
         if after is not None or before is not None:
             return page(full_text)
         found = f"EXISTS (SELECT FROM products AS m WHERE {full_text[0]('m')})"
-        return f"(CASE WHEN {found} THEN {page(full_text)} ELSE {page(fuzzy, TRIGRAM_CURSOR)} END)"
+        fuzzy = page(self.fuzzy(terms, where), TRIGRAM_CURSOR)
+        return f"(CASE WHEN {found} THEN {page(full_text)} ELSE {fuzzy} END)"
 
     def full_text(self, terms: list[str], where: Where) -> tuple[Where, str]:
         """`prefix_query` and `ts_rank_cd`, as the executor's full-text page."""
