@@ -656,6 +656,51 @@ async def test_generated_queries_answer_the_same(
     assert paths.get("compiled", 0) >= (EXAMPLES + len(documents)) // 3, paths
 
 
+SEARCH_PAGE = """query Search($search: String!, $after: String, $before: String,
+    $first: Int, $last: Int) {
+  products(filter: {search: $search}, first: $first, after: $after, last: $last,
+      before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name } }
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("search", "trigram"), [("mouse", False), ("wirless", True), ("laptop stnad", True)]
+)
+async def test_search_pages_compile_in_both_modes(
+    gql: GraphQLClient,
+    services: Services,
+    compiled_app: Starlette,
+    executor: httpx.AsyncClient,
+    search: str,
+    trigram: bool,
+) -> None:
+    """The full-text pages and the typo fallback's (marked "~"), walked forwards by their
+    cursors and back, each compiled and equal to the executor's."""
+    await seed(services)
+    transport = httpx.ASGITransport(app=compiled_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://compiled") as compiled:
+
+        async def page(**variables: Any) -> dict[str, Any]:
+            variables = {"search": search, **variables}
+            query = SEARCH_PAGE
+            assert await compare(executor, compiled, query, variables, None) == "compiled"
+            response = await answer(compiled, query, variables, None)
+            connection: dict[str, Any] = response.json()["data"]["products"]
+            return connection
+
+        first = await page(first=2)
+        assert first["edges"], first
+        assert all(e["cursor"].startswith("~") == trigram for e in first["edges"])
+        second = await page(first=2, after=first["pageInfo"]["endCursor"])
+        assert second["pageInfo"]["hasPreviousPage"]
+        back = await page(last=2, before=second["pageInfo"]["startCursor"])
+        assert back["edges"] == first["edges"]
+
+
 async def test_a_compiled_query_is_one_statement(
     gql: GraphQLClient, services: Services, compiled_app: Starlette
 ) -> None:
