@@ -31,8 +31,9 @@ from resolvers.catalog.queries import (
     product_conditions,
     sort_keys,
 )
-from resolvers.compiler.build import RANK_COLUMN, Builder, page_args, page_window
+from resolvers.compiler.build import Builder
 from resolvers.compiler.mapping import TYPES, Role
+from resolvers.compiler.pages import RANK_COLUMN, page_args, page_window
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs

@@ -14,9 +14,9 @@ from typing import Any
 from graphql import FieldNode, GraphQLField
 
 from resolvers.catalog.queries import _one_of
-from resolvers.compiler.build import page_args, page_window
 from resolvers.compiler.listing import ProductListing
 from resolvers.compiler.mapping import NODE_VISIBLE, TYPES
+from resolvers.compiler.pages import page_args, page_window
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
 from resolvers.ids import key_of, typed_key_of

@@ -1,4 +1,5 @@
-"""The root fields the compiler answers (`products`, `product`), and the entry point: an
+"""The root fields the compiler answers (`products`: resolvers.compiler.listing; `product`,
+`category`, `categories`, `node`, `nodes`: resolvers.compiler.lookups), and the entry point: an
 operation to its one statement. The rules are the resolvers' own (`resolvers.catalog.queries`:
 filter checks, sort keys and their defaults; `resolvers.pagination`: page sizes and cursors);
 any error they raise means the executor answers, and reports it as always.

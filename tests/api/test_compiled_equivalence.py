@@ -645,7 +645,13 @@ async def test_generated_queries_answer_the_same(
     event.remove(engine, "before_cursor_execute", record)
     # A statement or a compilation that failed would have been answered by the executor:
     # equal, but a bug all the same.
-    failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # (The compiler's own records: an asyncpg connection of an earlier test's app closing
+    # late is logged by asyncio, and says nothing about this comparison.)
+    failures = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("catalog.compiler")
+    ]
     if failures and os.environ.get("COMPILED_EQUIVALENCE_REASONS"):
         print(str(failures[0].exc_info and failures[0].exc_info[1]))
     assert not failures, [(r.getMessage(), str(r.exc_info and r.exc_info[1])) for r in failures[:1]]
@@ -667,38 +673,35 @@ SEARCH_PAGE = """query Search($search: String!, $after: String, $before: String,
 }"""
 
 
-@pytest.mark.parametrize(
-    ("search", "trigram"), [("mouse", False), ("wirless", True), ("laptop stnad", True)]
-)
 async def test_search_pages_compile_in_both_modes(
     gql: GraphQLClient,
     services: Services,
     compiled_app: Starlette,
     executor: httpx.AsyncClient,
-    search: str,
-    trigram: bool,
 ) -> None:
     """The full-text pages and the typo fallback's (marked "~"), walked forwards by their
     cursors and back, each compiled and equal to the executor's."""
     await seed(services)
     transport = httpx.ASGITransport(app=compiled_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://compiled") as compiled:
+        for search, trigram in (("mouse", False), ("wirless", True), ("laptop stnad", True)):
 
-        async def page(**variables: Any) -> dict[str, Any]:
-            variables = {"search": search, **variables}
-            query = SEARCH_PAGE
-            assert await compare(executor, compiled, query, variables, None) == "compiled"
-            response = await answer(compiled, query, variables, None)
-            connection: dict[str, Any] = response.json()["data"]["products"]
-            return connection
+            async def page(**variables: Any) -> dict[str, Any]:
+                variables = {"search": search, **variables}  # noqa: B023
+                query = SEARCH_PAGE
+                path = await compare(executor, compiled, query, variables, None)
+                assert path == "compiled", variables
+                response = await answer(compiled, query, variables, None)
+                connection: dict[str, Any] = response.json()["data"]["products"]
+                return connection
 
-        first = await page(first=2)
-        assert first["edges"], first
-        assert all(e["cursor"].startswith("~") == trigram for e in first["edges"])
-        second = await page(first=2, after=first["pageInfo"]["endCursor"])
-        assert second["pageInfo"]["hasPreviousPage"]
-        back = await page(last=2, before=second["pageInfo"]["startCursor"])
-        assert back["edges"] == first["edges"]
+            first = await page(first=2)
+            assert first["edges"], first
+            assert all(e["cursor"].startswith("~") == trigram for e in first["edges"])
+            second = await page(first=2, after=first["pageInfo"]["endCursor"])
+            assert second["pageInfo"]["hasPreviousPage"]
+            back = await page(last=2, before=second["pageInfo"]["startCursor"])
+            assert back["edges"] == first["edges"]
 
 
 async def test_a_compiled_query_is_one_statement(
