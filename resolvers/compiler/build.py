@@ -27,6 +27,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
+from resolvers.catalog.queries import ProductSortField, SortDirection, sort_keys
 from resolvers.compiler.mapping import (
     CONNECTION_JOINS,
     NESTED_LISTS,
@@ -38,12 +39,27 @@ from resolvers.compiler.mapping import (
     Role,
     TypeMap,
 )
-from resolvers.compiler.pages import CASTS, Window, column_name, cursor_sql, page_args, page_window
+from resolvers.compiler.pages import (
+    CASTS,
+    Window,
+    column_name,
+    cursor_sql,
+    page_args,
+    page_window,
+    product_sort,
+)
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
-from resolvers.orderings import NEWEST_REVIEWS, VERIFIED_FIRST_REVIEWS
+from resolvers.errors import ApiError
+from resolvers.orderings import (
+    CATEGORIES_BY_NAME,
+    NEWEST_PRODUCTS,
+    NEWEST_REVIEWS,
+    VERIFIED_FIRST_REVIEWS,
+)
 from resolvers.pagination import SortKey
 from resolvers.relations import Relation
 
+CREATED_AT = ProductSortField.CREATED_AT
 # Keys per object (a bound on the statement's size, far above any real selection).
 MAX_KEYS = 50
 
@@ -237,16 +253,10 @@ class Builder:
     ) -> str:
         column = CONNECTION_JOINS.get((relation.owner, relation.field))
         target = TYPES.get(relation.target)
-        if column is None or target is None or relation.target != "Review":
+        if column is None or target is None:
             raise Unsupported(f"{relation.owner}.{relation.field}")
-        # Reviews: the newest first (the default) or verified purchases first, optionally only
-        # verified purchases, as `resolvers.catalog.queries.product_reviews` reads any page.
-        verified_only = arguments.get("verifiedOnly", False)
-        sort = getattr(arguments.get("sort"), "name", arguments.get("sort"))
-        if sort not in (None, "NEWEST", "VERIFIED_FIRST") or not isinstance(verified_only, bool):
-            raise Unsupported("review sort")
-        keys = VERIFIED_FIRST_REVIEWS if sort == "VERIFIED_FIRST" and not verified_only else None
-        keys = keys or NEWEST_REVIEWS
+        keys = self.nested_keys(relation, arguments)
+        verified_only = arguments.get("verifiedOnly", False) is True
         window = page_window(page_args(arguments), keys)
         verified = " AND {row}.verified_purchase" if verified_only else ""
 
@@ -255,6 +265,31 @@ class Builder:
             return condition + verified.format(row=row)
 
         return self.connection_sql(target, definition, nodes, where, keys, window)
+
+    def nested_keys(self, relation: Relation, arguments: dict[str, Any]) -> list[SortKey[Any]]:
+        """The order of a nested page, as its resolver reads it (`schema.catalog`)."""
+        if relation.target == "Category":  # children, by name
+            return CATEGORIES_BY_NAME
+        if relation.target == "Product":  # a category's products: newest first, or `sort`
+            sort = arguments.get("sort")
+            if sort is None:
+                return NEWEST_PRODUCTS
+            field, direction = product_sort(sort)
+            try:
+                return sort_keys(
+                    field or CREATED_AT, direction or SortDirection.DESC, None
+                )  # RELEVANCE: no search, an error
+            except ApiError as error:
+                raise Unsupported(f"the executor reports this error: {error}") from error
+        # Reviews: the newest first (the default) or verified purchases first, optionally only
+        # verified purchases, as `resolvers.catalog.queries.product_reviews` reads any page.
+        verified_only = arguments.get("verifiedOnly", False)
+        sort = getattr(arguments.get("sort"), "name", arguments.get("sort"))
+        if sort not in (None, "NEWEST", "VERIFIED_FIRST") or not isinstance(verified_only, bool):
+            raise Unsupported("review sort")
+        if sort == "VERIFIED_FIRST" and not verified_only:
+            return VERIFIED_FIRST_REVIEWS
+        return NEWEST_REVIEWS
 
     def connection_sql(
         self,

@@ -20,7 +20,6 @@ from sqlalchemy import func
 from db.catalog import ProductStatus
 from db.product_filters import search_terms
 from resolvers.catalog.queries import (
-    DEFAULT_DIRECTION,
     TRIGRAM_CURSOR,
     TRIGRAM_THRESHOLD,
     ProductFilterData,
@@ -33,7 +32,7 @@ from resolvers.catalog.queries import (
 )
 from resolvers.compiler.build import Builder
 from resolvers.compiler.mapping import TYPES, Role
-from resolvers.compiler.pages import RANK_COLUMN, page_args, page_window
+from resolvers.compiler.pages import RANK_COLUMN, page_args, page_window, product_sort
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs
@@ -51,7 +50,7 @@ class ProductListing(Builder):
         try:
             filter_conditions(self.role is Role.STAFF, data)  # the executor's checks
             conditions = product_conditions(data)
-            field, direction = _sort(arguments.get("sort"))
+            field, direction = product_sort(arguments.get("sort"))
             terms = search_terms(data.search) if data.search else []
             field = field or (ProductSortField.RELEVANCE if terms else ProductSortField.CREATED_AT)
             direction = direction or SortDirection.DESC
@@ -165,14 +164,3 @@ def filter_data(value: Any) -> ProductFilterData:
         rating_min=value.get("ratingMin"),
         status=value.get("status"),
     )
-
-
-def _sort(value: Any) -> tuple[ProductSortField | None, SortDirection | None]:
-    """The sort as `schema.catalog_inputs.sort_of` passes it (None: the resolver's default)."""
-    if value is None:
-        return None, None
-    field = value.get("field")
-    direction = value.get("direction")
-    if not isinstance(field, ProductSortField) or not isinstance(direction, SortDirection | None):
-        raise Unsupported("sort")
-    return field, direction or DEFAULT_DIRECTION.get(field, SortDirection.DESC)

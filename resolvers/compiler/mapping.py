@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from resolvers.relations import (
+    CATEGORY_CHILDREN,
     CATEGORY_PARENT,
+    CATEGORY_PRODUCTS,
     PRODUCT_CATEGORY,
     PRODUCT_REVIEWS,
     REVIEW_AUTHOR,
@@ -150,7 +152,11 @@ CATEGORY = TypeMap(
             "{e}_k.ord",
         ),
     },
-    relations={"parent": CATEGORY_PARENT},
+    relations={
+        "parent": CATEGORY_PARENT,
+        "children": CATEGORY_CHILDREN,
+        "products": CATEGORY_PRODUCTS,
+    },
 )
 
 REVIEW = TypeMap(
@@ -180,7 +186,11 @@ TO_ONE_JOINS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 # Nested connections: the target's column that points at the owner's id, and the order.
-CONNECTION_JOINS: dict[tuple[str, str], str] = {("Product", "reviews"): "product_id"}
+CONNECTION_JOINS: dict[tuple[str, str], str] = {
+    ("Product", "reviews"): "product_id",
+    ("Category", "children"): "parent_id",
+    ("Category", "products"): "category_id",
+}
 
 # Visibility of rows, per role, mirroring `resolvers.visibility` (`visible_products`,
 # `listed_reviews`); `$viewer` is the viewer's user id. The differential suite runs every role.

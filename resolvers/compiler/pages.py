@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.sql.functions import FunctionElement
 
+from resolvers.catalog.queries import DEFAULT_DIRECTION, ProductSortField, SortDirection
 from resolvers.compiler.mapping import iso_datetime
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
@@ -118,3 +119,14 @@ def page_window(args: PageArgs, keys: list[SortKey[Any]]) -> Window:
     except ApiError as error:
         raise Unsupported(f"the executor reports this error: {error}") from error
     return Window(size, backwards, after, before)
+
+
+def product_sort(value: Any) -> tuple[ProductSortField | None, SortDirection | None]:
+    """The sort as `schema.catalog_inputs.sort_of` passes it (None: the resolver's default)."""
+    if value is None:
+        return None, None
+    field = value.get("field")
+    direction = value.get("direction")
+    if not isinstance(field, ProductSortField) or not isinstance(direction, SortDirection | None):
+        raise Unsupported("sort")
+    return field, direction or DEFAULT_DIRECTION.get(field, SortDirection.DESC)

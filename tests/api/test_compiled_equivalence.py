@@ -286,6 +286,13 @@ class Generator:
             fields.append(self.field("parent", self.category(depth + 1)))
         if depth < 3 and self.chance(0.3):
             fields.append(self.field("ancestors", self.category(depth + 1)))
+        if depth < 2 and self.chance(0.15):
+            arguments = self.nested_page(self.pool.category_cursors)
+            fields.append(self.field("children", self.categories(depth + 1), arguments))
+        if depth < 2 and self.chance(0.15):
+            arguments = self.nested_page(self.cursors, sort=True)
+            body = self.connection("Product", depth + 1)
+            fields.append(self.field("products", body, arguments))
         if self.chance(0.05):
             fields.append(self.rng.choice(self.UNSUPPORTED["Category"]))
         return self.wrap("Category", fields)
@@ -348,7 +355,20 @@ class Generator:
             arguments.append(f"{'before' if self.chance(0.2) else 'after'}: {cursor}")
         return "(" + ", ".join(arguments) + ")"
 
-    def categories(self) -> str:
+    def nested_page(self, cursors: list[str], *, sort: bool = False) -> str:
+        """Page arguments of a category's children or products."""
+        size = self.rng.choice([0, 1, 2, 3])
+        arguments = [f"{'last' if self.chance(0.2) else 'first'}: {size}"]
+        if sort and self.chance(0.5):
+            sort_field = self.rng.choice(["CREATED_AT", "PRICE", "NAME", "RATING", "RELEVANCE"])
+            direction = self.rng.choice(["", ", direction: ASC", ", direction: DESC"])
+            arguments.append(f"sort: {{field: {sort_field}{direction}}}")
+        if self.chance(0.25) and cursors:
+            cursor = self.variable("String", self.rng.choice(cursors))
+            arguments.append(f"{'before' if self.chance(0.2) else 'after'}: {cursor}")
+        return "(" + ", ".join(arguments) + ")"
+
+    def categories(self, depth: int = 1) -> str:
         parts: list[str] = []
         for part in self.pick(["totalCount", "pageInfo", "edges", "__typename"]):
             if part == "pageInfo":
@@ -357,7 +377,7 @@ class Generator:
                 )
                 parts.append(self.field("pageInfo", "{ " + " ".join(info) + " }"))
             elif part == "edges":
-                edge = [f"node {self.category(1)}"] + (["cursor"] if self.chance(0.5) else [])
+                edge = [f"node {self.category(depth)}"] + (["cursor"] if self.chance(0.5) else [])
                 parts.append(self.field("edges", "{ " + " ".join(edge) + " }"))
             else:
                 parts.append(self.field(part))
