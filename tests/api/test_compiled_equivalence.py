@@ -222,6 +222,10 @@ class Generator:
         self.pool = pool or Pool(cursors)
         self.fragments: dict[str, str] = {}
         self.variables: dict[str, tuple[str, Any]] = {}
+        # Nested pages whose arguments may be refused (a cursor, RELEVANCE): one per document.
+        # With two, under different root fields, which error the executor reports depends on
+        # which parent's statement returns first (both null `data`): not a stable answer.
+        self.nested_refusable = False
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -319,7 +323,7 @@ class Generator:
             arguments.append("sort: " + self.rng.choice(["NEWEST", "VERIFIED_FIRST"]))
         if self.chance(0.3):
             arguments.append("verifiedOnly: " + self.rng.choice(["true", "false"]))
-        if self.chance(0.25) and self.pool.review_cursors:
+        if self.chance(0.25) and self.pool.review_cursors and self.refusable():
             cursor = self.variable("String", self.rng.choice(self.pool.review_cursors))
             arguments.append(f"{'before' if self.chance(0.2) else 'after'}: {cursor}")
         return "(" + ", ".join(arguments) + ")"
@@ -355,15 +359,23 @@ class Generator:
             arguments.append(f"{'before' if self.chance(0.2) else 'after'}: {cursor}")
         return "(" + ", ".join(arguments) + ")"
 
+    def refusable(self) -> bool:
+        """Whether this nested page may take an argument the executor could refuse."""
+        if self.nested_refusable:
+            return False
+        self.nested_refusable = True
+        return True
+
     def nested_page(self, cursors: list[str], *, sort: bool = False) -> str:
         """Page arguments of a category's children or products."""
         size = self.rng.choice([0, 1, 2, 3])
         arguments = [f"{'last' if self.chance(0.2) else 'first'}: {size}"]
         if sort and self.chance(0.5):
-            sort_field = self.rng.choice(["CREATED_AT", "PRICE", "NAME", "RATING", "RELEVANCE"])
+            sort_fields = ["CREATED_AT", "PRICE", "NAME", "RATING"]
+            sort_field = self.rng.choice(sort_fields + ["RELEVANCE"] * self.refusable())
             direction = self.rng.choice(["", ", direction: ASC", ", direction: DESC"])
             arguments.append(f"sort: {{field: {sort_field}{direction}}}")
-        if self.chance(0.25) and cursors:
+        if self.chance(0.25) and cursors and self.refusable():
             cursor = self.variable("String", self.rng.choice(cursors))
             arguments.append(f"{'before' if self.chance(0.2) else 'after'}: {cursor}")
         return "(" + ", ".join(arguments) + ")"
