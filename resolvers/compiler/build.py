@@ -27,6 +27,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
+from resolvers.catalog.queries import ProductSortField, SortDirection, sort_keys
 from resolvers.compiler.mapping import (
     CONNECTION_JOINS,
     NESTED_LISTS,
@@ -37,27 +38,30 @@ from resolvers.compiler.mapping import (
     Nested,
     Role,
     TypeMap,
-    iso_datetime,
+)
+from resolvers.compiler.pages import (
+    CASTS,
+    Window,
+    column_name,
+    cursor_sql,
+    page_args,
+    page_window,
+    product_sort,
 )
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
-from resolvers.orderings import NEWEST_REVIEWS
-from resolvers.pagination import PageArgs, SortKey
+from resolvers.orderings import (
+    CATEGORIES_BY_NAME,
+    NEWEST_PRODUCTS,
+    NEWEST_REVIEWS,
+    VERIFIED_FIRST_REVIEWS,
+)
+from resolvers.pagination import SortKey
 from resolvers.relations import Relation
 
+CREATED_AT = ProductSortField.CREATED_AT
 # Keys per object (a bound on the statement's size, far above any real selection).
 MAX_KEYS = 50
-
-CASTS = {
-    "created_at": "timestamptz",
-    "price": "numeric",
-    "rating_average": "numeric",
-    "name": "text",
-    "id": "bigint",
-}
-# Sort columns whose cursor value the executor writes as a JSON string of the column's text
-# (datetimes in isoformat, Decimals as str): the SQL writes the same bytes.
-CURSOR_TEXT = {"price": "{t}.price::text", "rating_average": "{t}.rating_average::text"}
 
 
 @dataclass(frozen=True)
@@ -80,31 +84,6 @@ def _unwrap(type_: Any) -> Any:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
     return type_
-
-
-def _cursor_sql(keys: list[SortKey[Any]], alias: str) -> str:
-    """`resolvers.pagination.encode_cursor` in SQL: unpadded urlsafe base64 of the compact
-    JSON array of the row's sort values."""
-    parts: list[str] = []
-    for key in keys:
-        column = _column_name(key)
-        if column == "created_at":
-            parts.append("'\"' || " + iso_datetime("created_at").format(t=alias) + " || '\"'")
-        elif column == "id":
-            parts.append(f"{alias}.id::text")
-        elif column in CURSOR_TEXT:
-            parts.append("'\"' || " + CURSOR_TEXT[column].format(t=alias) + " || '\"'")
-        else:
-            raise Unsupported(f"cursor of {column}")
-    raw = "'[' || " + " || ',' || ".join(parts) + " || ']'"
-    return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
-
-
-def _column_name(key: SortKey[Any]) -> str:
-    name = getattr(key.column, "key", None)
-    if not isinstance(name, str) or name not in CASTS:
-        raise Unsupported("sort column")
-    return name
 
 
 class Builder:
@@ -274,30 +253,43 @@ class Builder:
     ) -> str:
         column = CONNECTION_JOINS.get((relation.owner, relation.field))
         target = TYPES.get(relation.target)
-        if column is None or target is None or relation.target != "Review":
+        if column is None or target is None:
             raise Unsupported(f"{relation.owner}.{relation.field}")
-        # Reviews: the newest first (the default), optionally only verified purchases; the
-        # verified-first order and cursors of nested pages stay with the executor.
-        verified_only = arguments.get("verifiedOnly", False)
-        sort = arguments.get("sort")
-        if getattr(sort, "name", sort) not in (None, "NEWEST"):
-            raise Unsupported("review sort")
-        pagination = {"after", "last", "before"}
-        if any(arguments.get(name) is not None for name in pagination) or not isinstance(
-            verified_only, bool
-        ):
-            raise Unsupported("arguments of a nested connection")
-        args = PageArgs(first=arguments.get("first"))
-        size = _validated(args)
+        keys = self.nested_keys(relation, arguments)
+        verified_only = arguments.get("verifiedOnly", False) is True
+        window = page_window(page_args(arguments), keys)
         verified = " AND {row}.verified_purchase" if verified_only else ""
 
         def where(row: str) -> str:
             condition = f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
             return condition + verified.format(row=row)
 
-        return self.connection_sql(
-            target, definition, nodes, where, NEWEST_REVIEWS, size, after=None
-        )
+        return self.connection_sql(target, definition, nodes, where, keys, window)
+
+    def nested_keys(self, relation: Relation, arguments: dict[str, Any]) -> list[SortKey[Any]]:
+        """The order of a nested page, as its resolver reads it (`schema.catalog`)."""
+        if relation.target == "Category":  # children, by name
+            return CATEGORIES_BY_NAME
+        if relation.target == "Product":  # a category's products: newest first, or `sort`
+            sort = arguments.get("sort")
+            if sort is None:
+                return NEWEST_PRODUCTS
+            field, direction = product_sort(sort)
+            try:
+                return sort_keys(
+                    field or CREATED_AT, direction or SortDirection.DESC, None
+                )  # RELEVANCE: no search, an error
+            except ApiError as error:
+                raise Unsupported(f"the executor reports this error: {error}") from error
+        # Reviews: the newest first (the default) or verified purchases first, optionally only
+        # verified purchases, as `resolvers.catalog.queries.product_reviews` reads any page.
+        verified_only = arguments.get("verifiedOnly", False)
+        sort = getattr(arguments.get("sort"), "name", arguments.get("sort"))
+        if sort not in (None, "NEWEST", "VERIFIED_FIRST") or not isinstance(verified_only, bool):
+            raise Unsupported("review sort")
+        if sort == "VERIFIED_FIRST" and not verified_only:
+            return VERIFIED_FIRST_REVIEWS
+        return NEWEST_REVIEWS
 
     def connection_sql(
         self,
@@ -306,33 +298,50 @@ class Builder:
         nodes: list[FieldNode],
         where: Any,
         keys: list[SortKey[Any]],
-        size: int,
-        after: list[Any] | None,
+        window: Window,
+        *,
+        source: str | None = None,
+        prefix: str = "",
     ) -> str:
-        """One page of `target` rows matching `where(alias)`, in `keys` order, after the
-        decoded cursor values `after`, as the Connection's JSON."""
+        """One page of `target` rows matching `where(alias)`, in `keys` order, between the
+        decoded cursor values `window.after` and `window.before`, the first `size` of them or
+        (`backwards`, `last`) the last, as the Connection's JSON (as
+        `resolvers.pagination.paginate` reads it). `source` replaces the table for the page's
+        rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors."""
+        size, after, before, backwards = window.size, window.after, window.before, window.backwards
         connection_type = _unwrap(definition.type)
         inner, page = self.alias(), self.alias()
         order = ", ".join(
-            f"{inner}.{_column_name(key)} {'DESC' if key.descending else 'ASC'}" for key in keys
+            f"{inner}.{column_name(key)} {'DESC' if key.descending != backwards else 'ASC'}"
+            for key in keys
         )
         conditions = [where(inner)]
-        if after is not None:
-            columns = ", ".join(f"{inner}.{_column_name(key)}" for key in keys)
-            values = ", ".join(
-                self.param(value, CASTS[_column_name(key)])
-                for key, value in zip(keys, after, strict=True)
-            )
+        for values, forward in ((after, True), (before, False)):
+            if values is None:
+                continue
             if len({key.descending for key in keys}) != 1:
                 raise Unsupported("mixed directions")
-            conditions.append(f"({columns}) {'<' if keys[0].descending else '>'} ({values})")
+            columns = ", ".join(f"{inner}.{column_name(key)}" for key in keys)
+            params = ", ".join(
+                self.param(value, CASTS[column_name(key)])
+                for key, value in zip(keys, values, strict=True)
+            )
+            greater = (not keys[0].descending) == forward
+            conditions.append(f"({columns}) {'>' if greater else '<'} ({params})")
         # Page sizes are validated ints (0 to 100): written in the text, like the plan's shape.
         limit, shown = str(int(size) + 1), str(int(size))
         rows = (
             f"(SELECT {inner}.*, row_number() OVER (ORDER BY {order}) AS rn"
-            f" FROM {target.table} AS {inner} WHERE {' AND '.join(conditions)}"
+            f" FROM {source or target.table} AS {inner} WHERE {' AND '.join(conditions)}"
             f" ORDER BY {order} LIMIT {limit}) AS {page}"
         )
+        # Rows are numbered in the order read: a backwards page shows them in reverse. The
+        # extra row says there is a next page (forwards) or a previous one (backwards).
+        shown_order = "DESC" if backwards else "ASC"
+        more = scalar(f"count(*) > {shown}")
+        true, false = "'true'::text", "'false'::text"
+        has_next = (true if before is not None else false) if backwards else more
+        has_previous = more if backwards else (true if after is not None else false)
         in_page = f"FILTER (WHERE {page}.rn <= {shown})"
         built: dict[str, str] = {}
         for key, field_nodes in self.fields(connection_type, nodes).items():
@@ -346,10 +355,10 @@ class Builder:
                 )
             elif name == "edges":
                 edge_type = _unwrap(connection_type.fields["edges"].type)
-                edge = self.edge_sql(target, edge_type, field_nodes, keys, page)
+                edge = self.edge_sql(target, edge_type, field_nodes, keys, page, prefix)
                 built[key] = (
-                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn) {in_page}"
-                    " || ']', '[]')"
+                    f"coalesce('['::text || string_agg({edge}, ',' ORDER BY {page}.rn"
+                    f" {shown_order}) {in_page} || ']', '[]')"
                 )
             elif name == "pageInfo":
                 info_type = _unwrap(connection_type.fields["pageInfo"].type)
@@ -359,12 +368,13 @@ class Builder:
                     if info_name == "__typename":
                         info[info_key] = typename("PageInfo")
                     elif info_name == "hasNextPage":
-                        info[info_key] = scalar(f"count(*) > {shown}")
+                        info[info_key] = has_next
                     elif info_name == "hasPreviousPage":
-                        info[info_key] = "'true'::text" if after is not None else "'false'::text"
+                        info[info_key] = has_previous
                     elif info_name in ("startCursor", "endCursor"):
-                        direction = "ASC" if info_name == "startCursor" else "DESC"
-                        cursor = _cursor_sql(keys, page)
+                        first = (info_name == "startCursor") != backwards
+                        direction = "ASC" if first else "DESC"
+                        cursor = cursor_sql(keys, page, prefix)
                         info[info_key] = scalar(
                             f"(array_agg({cursor} ORDER BY {page}.rn {direction}) {in_page})[1]"
                         )
@@ -383,6 +393,7 @@ class Builder:
         nodes: list[FieldNode],
         keys: list[SortKey[Any]],
         page: str,
+        prefix: str = "",
     ) -> str:
         built: dict[str, str] = {}
         for key, field_nodes in self.fields(edge_type, nodes).items():
@@ -390,17 +401,9 @@ class Builder:
             if name == "__typename":
                 built[key] = typename(edge_type.name)
             elif name == "cursor":
-                built[key] = scalar(_cursor_sql(keys, page))
+                built[key] = scalar(cursor_sql(keys, page, prefix))
             elif name == "node":
                 built[key] = self.object_sql(target, field_nodes, page)
             else:
                 raise Unsupported(f"{edge_type.name}.{name}")
         return self.build_object(built)
-
-
-def _validated(args: PageArgs) -> int:
-    try:
-        size, _ = args.validated()
-    except ApiError as error:
-        raise Unsupported("the executor reports this error") from error
-    return size

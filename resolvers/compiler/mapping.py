@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from resolvers.relations import (
+    CATEGORY_CHILDREN,
     CATEGORY_PARENT,
+    CATEGORY_PRODUCTS,
     PRODUCT_CATEGORY,
     PRODUCT_REVIEWS,
     REVIEW_AUTHOR,
@@ -150,7 +152,11 @@ CATEGORY = TypeMap(
             "{e}_k.ord",
         ),
     },
-    relations={"parent": CATEGORY_PARENT},
+    relations={
+        "parent": CATEGORY_PARENT,
+        "children": CATEGORY_CHILDREN,
+        "products": CATEGORY_PRODUCTS,
+    },
 )
 
 REVIEW = TypeMap(
@@ -180,7 +186,11 @@ TO_ONE_JOINS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 # Nested connections: the target's column that points at the owner's id, and the order.
-CONNECTION_JOINS: dict[tuple[str, str], str] = {("Product", "reviews"): "product_id"}
+CONNECTION_JOINS: dict[tuple[str, str], str] = {
+    ("Product", "reviews"): "product_id",
+    ("Category", "children"): "parent_id",
+    ("Category", "products"): "category_id",
+}
 
 # Visibility of rows, per role, mirroring `resolvers.visibility` (`visible_products`,
 # `listed_reviews`); `$viewer` is the viewer's user id. The differential suite runs every role.
@@ -195,5 +205,20 @@ VISIBLE: dict[str, dict[Role, str]] = {
         Role.ANONYMOUS: "{t}.status = 'approved'",
         Role.CUSTOMER: "({t}.status = 'approved' OR {t}.user_id = {viewer})",
         Role.STAFF: "({t}.status = 'approved' OR {t}.user_id = {viewer})",
+    },
+}
+
+# `node(id)`: each type's visibility as its `*_by_id` loader applies it (`resolvers.nodes`):
+# products and categories as listed; a review when listed and of a visible product.
+_OF_PUBLISHED = (
+    "EXISTS (SELECT FROM products AS np WHERE np.id = {t}.product_id AND np.status = 'published')"
+)
+NODE_VISIBLE: dict[str, dict[Role, str]] = {
+    "Product": VISIBLE["Product"],
+    "Category": {role: "true" for role in Role},
+    "Review": {
+        Role.ANONYMOUS: "{t}.status = 'approved' AND " + _OF_PUBLISHED,
+        Role.CUSTOMER: "({t}.status = 'approved' OR {t}.user_id = {viewer}) AND " + _OF_PUBLISHED,
+        Role.STAFF: "true",
     },
 }
