@@ -208,7 +208,7 @@ class GraphQLEndpoint:
             if key is not None and plan is not None:
                 fast = await self.plans.answer(schema, key, plan, context)
                 if fast is not None:
-                    await self.persisted.remember(sent, ran=True)
+                    await self.persisted.remember(sent, ran=not is_request_error(fast))
                     return self.respond(fast, media, request_id, context, cached_plan=True)
         allowed = (
             {OperationType.QUERY}

@@ -372,3 +372,26 @@ async def test_a_failing_statement_drops_its_plan_and_the_executor_answers(
     assert "the compiled statement failed" in caplog.text
     # Charged once per request, the fallback included: 100 - 3 x 10 (and a little refill).
     assert 70 <= float(bucket) < 71
+
+
+async def test_a_refused_persisted_query_is_not_stored(
+    services: Services, settings: Settings
+) -> None:
+    """As on the normal path, a request refused before it ran (here: rate limited on the fast
+    path) does not store its automatic persisted query."""
+    await seed(services)
+    digest = hashlib.sha256(COSTS_10.encode()).hexdigest()
+    hashed = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    async with http_of(
+        settings, rate_limit=True, rate_limit_burst=10, rate_limit_per_second=0.01
+    ) as first:
+        transport = httpx.ASGITransport(app=app_of(first), client=("203.0.113.99", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as second:
+            warm = await post(first, COSTS_10)  # the plan is kept (first's budget spent)
+            spent = await post(second, COSTS_10)  # second's budget spent on the fast path
+            refused = await post(second, COSTS_10, extensions=hashed)
+            by_hash = await second.post("/graphql", json={"extensions": hashed})
+    assert path_of(warm) == ("compiled", None)
+    assert path_of(spent) == ("compiled", "cached")
+    assert refused.status_code == 429
+    assert by_hash.json()["errors"][0]["message"] == "PersistedQueryNotFound"
