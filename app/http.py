@@ -30,6 +30,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from app.apq_store import AutomaticPersistedQueries
+from app.compiled_plans import CompiledPlans, plan_key
 from app.context import build_context
 from app.graphiql import graphiql_response
 from app.graphql_params import (
@@ -46,8 +47,10 @@ from app.persisted_queries import PersistedQueries, PersistedQueryError
 from app.settings import Settings
 from app.trusted_documents import TrustedDocuments
 from app.uploads import is_multipart, read_multipart
+from resolvers.compiler import role_of
 from resolvers.context import Context, Services
 from resolvers.errors import DeadlineExceeded, ResponseTooLarge
+from schema.root import Shared
 
 logger = logging.getLogger("catalog.http")
 
@@ -128,6 +131,17 @@ class GraphQLEndpoint:
             ),
             TrustedDocuments(services.readers),
         )
+        # The fast path of compiled queries (app/compiled_plans.py); None when they are off.
+        shared: Shared | None = getattr(full, "shared", None)
+        self.plans = (
+            CompiledPlans(
+                max_cost=settings.max_query_cost,
+                deadline_seconds=settings.execution_deadline_seconds,
+                rate_limiter=shared.rate_limiter,
+            )
+            if shared is not None and shared.compiler is not None
+            else None
+        )
 
     def schema_for(self, context: Context) -> strawberry.Schema:
         """Introspection and suggestions: always in development, for staff in production."""
@@ -186,13 +200,23 @@ class GraphQLEndpoint:
             return error_response(
                 status, refused.message, media, request_id, refused.headers, refused.code
             )
+        schema = self.schema_for(context)
+        key = None
+        if self.plans is not None:
+            key = plan_key(schema, params, role_of(context.viewer))
+            plan = self.plans.get(key) if key is not None else None
+            if key is not None and plan is not None:
+                fast = await self.plans.answer(schema, key, plan, context)
+                if fast is not None:
+                    await self.persisted.remember(sent, ran=not is_request_error(fast))
+                    return self.respond(fast, media, request_id, context, cached_plan=True)
         allowed = (
             {OperationType.QUERY}
             if request.method in ("GET", "HEAD")
             else {OperationType.QUERY, OperationType.MUTATION}
         )
         try:
-            result = await self.schema_for(context).execute(
+            result = await schema.execute(
                 params.query,
                 variable_values=params.variables,
                 context_value=context,
@@ -216,10 +240,18 @@ class GraphQLEndpoint:
             )
             return error_response(400, message, media, request_id)
         await self.persisted.remember(sent, ran=not is_request_error(result))
+        if key is not None and self.plans is not None:
+            self.plans.remember(key, context, result)
         return self.respond(result, media, request_id, context)
 
     def respond(
-        self, result: ExecutionResult, media: str, request_id: str, context: Context
+        self,
+        result: ExecutionResult,
+        media: str,
+        request_id: str,
+        context: Context,
+        *,
+        cached_plan: bool = False,
     ) -> Response:
         payload: dict[str, Any] = {}
         status = 200
@@ -241,14 +273,18 @@ class GraphQLEndpoint:
         # Which path answered (the compiler records its own; without it, the executor ran).
         answered_by = context.answered_by or (None if is_request_error(result) else "executor")
         if answered_by is not None:
+            # cached_plan: the plan cache of the HTTP layer answered (app/compiled_plans.py).
             logger.debug(
-                "request %s answered by the %s",
+                "request %s answered by the %s%s",
                 request_id,
                 answered_by,
-                extra={"answered_by": answered_by},
+                " (cached plan)" if cached_plan else "",
+                extra={"answered_by": answered_by, "cached_plan": cached_plan},
             )
             if self.settings.answer_path_header_enabled:
                 headers["x-catalog-path"] = answered_by
+                if cached_plan:
+                    headers["x-catalog-plan"] = "cached"
         body = encode(payload)
         if len(body) > self.settings.max_response_bytes and isinstance(
             payload.get("data"), orjson.Fragment

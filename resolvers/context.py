@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import strawberry
 from arq.connections import ArqRedis
@@ -26,6 +27,9 @@ from resolvers.users.throttle import Throttle, ThrottleLimits
 from resolvers.users.tokens import TokenSigner
 from resolvers.viewer import ANONYMOUS, Viewer
 from workers.files import FileStore, PostgresFileStore
+
+if TYPE_CHECKING:
+    from resolvers.compiler.build import Statement
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,25 @@ class Context:
     # Which path answered the operation: "compiled" (one SQL statement, see
     # resolvers.compiler) or "executor"; None before execution.
     answered_by: str | None = None
-    loaders: Loaders = field(init=False, repr=False)
+    # The compiled statement that answered (set with answered_by "compiled"): the HTTP
+    # layer's plan cache keeps it for the next identical request (app/compiled_plans.py).
+    compiled: Statement | None = field(default=None, repr=False)
+    # Set when the HTTP layer's plan cache already charged the rate limit for this request.
+    rate_charged: bool = False
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = create_loaders(self.services.readers, self.viewer)
+    @property
+    def loaders(self) -> Loaders:
+        """The request's dataloaders, built when a resolver first asks (a compiled query
+        never does)."""
+        if self._loaders is None:
+            self._loaders = create_loaders(self.services.readers, self.viewer)
+        return self._loaders
+
+    def cancel_loading(self) -> None:
+        """Stop every dataloader batch still running (the request was stopped)."""
+        if self._loaders is not None:
+            self._loaders.cancel_running()
 
     def slow_down(self, seconds: float) -> None:
         """Ask the client to wait `seconds` before trying again."""
@@ -130,7 +149,8 @@ class Context:
             async with self.services.sessions() as session:
                 yield session
         finally:
-            self.loaders.clear()
+            if self._loaders is not None:
+                self._loaders.clear()
 
 
 Info = strawberry.Info[Context, None]

@@ -63,4 +63,5 @@ class CompiledQueries(SchemaExtension):
                 data = orjson.Fragment(text)
                 execution.result = GraphQLExecutionResult(data=data, errors=None)  # type: ignore[arg-type]
                 context.answered_by = "compiled"
+                context.compiled = statement
         yield

@@ -41,7 +41,7 @@ class ExecutionDeadline(SchemaExtension):
         except TimeoutError:
             if not deadline.expired():
                 raise  # not ours
-            context.loaders.cancel_running()
+            context.cancel_loading()
             raise deadline_exceeded(context, self.seconds) from None
 
 

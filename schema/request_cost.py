@@ -32,8 +32,37 @@ def caller_of(context: Context) -> tuple[str, bool]:
     return f"address:{context.client_ip or 'unknown'}", False
 
 
+def cost_limit_exceeded(cost: int, max_cost: int) -> CostLimitExceeded:
+    return CostLimitExceeded(
+        f"This operation costs {cost}, over the limit of {max_cost}: ask for "
+        "fewer items (first/last) or fewer nested lists."
+    )
+
+
+def cost_extensions(cost: int, max_cost: int) -> dict[str, Any]:
+    """The `extensions` of every response from the cost check on."""
+    return {"cost": {"requested": cost, "limit": max_cost}}
+
+
+async def charge(rate_limiter: RateLimiter, context: Context, cost: int) -> RateLimited | None:
+    """Charge the caller's bucket with `cost` (at least 1, so floods of free requests are
+    limited too): None when paid, else the error to answer (and the context asks the client
+    to slow down)."""
+    caller, staff = caller_of(context)
+    wait = await rate_limiter.charge(context.services.redis, caller, max(cost, 1), staff=staff)
+    if wait is None:
+        return None
+    context.slow_down(wait)
+    return RateLimited(
+        f"Rate limit exceeded: this operation costs {cost}; try again in "
+        f"{max(1, math.ceil(wait))} s.",
+        wait,
+    )
+
+
 class RequestCost(SchemaExtension):
-    """Costs the operation, refuses it over the limit, charges the caller's bucket."""
+    """Costs the operation, refuses it over the limit, charges the caller's bucket (unless
+    the HTTP layer's plan cache already charged it: `Context.rate_charged`)."""
 
     def __init__(self, *, max_cost: int, rate_limiter: RateLimiter | None) -> None:
         self.max_cost = max_cost
@@ -49,27 +78,15 @@ class RequestCost(SchemaExtension):
                 execution.schema._schema, document, operation, execution.variables
             )
             if cost > self.max_cost:
-                raise CostLimitExceeded(
-                    f"This operation costs {cost}, over the limit of {self.max_cost}: ask for "
-                    "fewer items (first/last) or fewer nested lists."
-                )
+                raise cost_limit_exceeded(cost, self.max_cost)
             context: Context = execution.context
-            if self.rate_limiter is not None:
-                caller, staff = caller_of(context)
-                # Every request pays at least 1, so floods of free ones are limited too.
-                wait = await self.rate_limiter.charge(
-                    context.services.redis, caller, max(cost, 1), staff=staff
-                )
-                if wait is not None:
-                    context.slow_down(wait)
-                    raise RateLimited(
-                        f"Rate limit exceeded: this operation costs {cost}; try again in "
-                        f"{max(1, math.ceil(wait))} s.",
-                        wait,
-                    )
+            if self.rate_limiter is not None and not context.rate_charged:
+                refused = await charge(self.rate_limiter, context, cost)
+                if refused is not None:
+                    raise refused
         yield
 
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:
             return {}
-        return {"cost": {"requested": self.cost, "limit": self.max_cost}}
+        return cost_extensions(self.cost, self.max_cost)
