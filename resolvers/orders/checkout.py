@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.catalog import Product, ProductStatus
 from db.orders import IDEMPOTENCY_KEY_LIFETIME, Order, OrderStatus
@@ -155,8 +155,7 @@ def cart_hash(lines: list[tuple[int, int, int]]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-async def _rows(session: AsyncSession, sql: str, *parameters: Any) -> Sequence[Row[Any]]:
-    connection = await session.connection()
+async def _rows(connection: AsyncConnection, sql: str, *parameters: Any) -> Sequence[Row[Any]]:
     return (await connection.exec_driver_sql(sql, parameters)).all()
 
 
@@ -166,10 +165,12 @@ def _state(row: Row[Any]) -> ProductState:
     )
 
 
-async def allocate(session: AsyncSession, lines: list[Allocated]) -> bool:
+async def allocate(transaction: AsyncSession | AsyncConnection, lines: list[Allocated]) -> bool:
     """Take every line's quantity off the shelf, or none (the caller then rolls back)."""
+    if isinstance(transaction, AsyncSession):
+        transaction = await transaction.connection()
     taken = await _rows(
-        session,
+        transaction,
         ALLOCATE,
         [line.product_id for line in lines],
         [line.quantity for line in lines],
@@ -278,9 +279,10 @@ async def _checkout(
     """One attempt, in one transaction; None when the product snapshot went stale."""
     async with ctx.writer() as session:
         await lock_cart(session, user.id)
+        connection = await session.connection()
         # Emptying the cart reads it, with its products (DELETE … USING products: the
         # snapshot, no lock), in one statement. Any refusal below rolls the DELETE back.
-        rows = await _rows(session, TAKE_LINES, user.id)
+        rows = await _rows(connection, TAKE_LINES, user.id)
         lines = sorted(
             ((row.id, row.product_id, row.quantity) for row in rows), key=lambda line: line[1]
         )
@@ -291,10 +293,10 @@ async def _checkout(
             problem = _currency_problem(allocated)
         orderable = bool(lines) and problem is None
         claimed = await _rows(
-            session, CLAIM_KEY, user.id, key, content_hash, orderable, IDEMPOTENCY_KEY_LIFETIME
+            connection, CLAIM_KEY, user.id, key, content_hash, orderable, IDEMPOTENCY_KEY_LIFETIME
         )
         if not claimed:
-            used = (await _rows(session, USED_KEY, user.id, key))[0]
+            used = (await _rows(connection, USED_KEY, user.id, key))[0]
             used_hash, used_order_id = used.cart_hash, used.order_id
             await session.rollback()
             if lines and used_hash != content_hash:
@@ -316,10 +318,10 @@ async def _checkout(
             return Outcome.refused(problem)
         number = claimed[0][0]
         order, email_id = await _write_order(
-            ctx, session, user, key, number, allocated, address, note
+            ctx, connection, user, key, number, allocated, address, note
         )
         # Last: the product rows stay locked only from here to the COMMIT.
-        if not await allocate(session, allocated):
+        if not await allocate(connection, allocated):
             await session.rollback()
             _, problem = await _fresh_snapshot(session, lines)
             return Outcome.refused(problem) if problem is not None else None
@@ -330,7 +332,7 @@ async def _checkout(
 
 async def _write_order(
     ctx: Context,
-    session: AsyncSession,
+    connection: AsyncConnection,
     user: User,
     key: str,
     number: int,
@@ -354,7 +356,7 @@ async def _write_order(
     )
     written = (
         await _rows(
-            session,
+            connection,
             WRITE_ORDER,
             number,
             user.id,
