@@ -1,17 +1,18 @@
 """placeOrder: turn the customer's cart into an order, in one transaction, never overselling.
 
-The steps, all in one transaction:
-1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time; then
-   read its lines by deleting them.
-2. Claim the idempotency key: INSERT … ON CONFLICT on (customer, key). A key in use returns
-   its order (the cart was emptied by it) or, with different cart content, is refused; a
-   concurrent request with the same key waits on the row lock of the first one's insert.
-3. The products, read with the cart lines in step 1 (no lock): a line that is unavailable or
+The steps, all in one transaction, in four statements besides BEGIN and COMMIT:
+1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time.
+2. In one statement: read the cart's lines by deleting them, and claim the idempotency key
+   (INSERT … ON CONFLICT on (customer, key)), which also takes the order's number when the
+   cart can be ordered. A key in use returns its order (the cart was emptied by it) or, with
+   different cart content, is refused; a concurrent request with the same key waits on the
+   cart lock, then finds the key in use.
+3. The products, read with the cart lines in step 2 (no lock): a line that is unavailable or
    short of stock, or a cart in several currencies, is refused from this read; otherwise it
    is the snapshot (SKU, name, price, exact decimals) the order lines keep.
-4. Write the order with those lines, its first event, the key's order, and the confirmation
-   email in the outbox. (The cart was emptied in step 1 by the DELETE … RETURNING that read
-   it; a refusal rolls that back with everything else.)
+4. In one statement: the order with those lines, its first event, the key's order, and the
+   confirmation email in the outbox. (The cart was emptied in step 2 by the DELETE …
+   RETURNING that read it; a refusal rolls that back with everything else.)
 5. Last statement before COMMIT: allocate every line at once (`allocate`), locking the
    product rows in id order, so two orders can never deadlock each other, and taking
    `stock - n` only where `stock >= n`, the product is still published and still matches the
@@ -19,7 +20,8 @@ The steps, all in one transaction:
    the whole checkout. A line that is not allocated rolls everything back: it is refused
    from a fresh read, or, if only the snapshot went stale (a price changed meanwhile), the
    checkout starts again.
-After the commit: enqueue the email and announce the stock changes (workers.events).
+After the commit: queue the email and announce the stock changes, in one Redis round trip
+(resolvers.orders.announce).
 """
 
 from __future__ import annotations
@@ -57,20 +59,37 @@ CENT = Decimal("0.01")
 # `exec_driver_sql`: asyncpg prepares each once per connection, and nothing is built, cached
 # or compiled per request (they run on every order, the hottest write path there is).
 
-# Step 1, after the cart lock: empty the cart, reading its lines with their products.
-TAKE_LINES = """
-    DELETE FROM cart_lines AS l USING products AS p
-    WHERE l.cart_id = $1 AND l.product_id = p.id
-    RETURNING l.id, l.product_id, l.quantity, p.sku, p.name, p.price, p.currency, p.status, p.stock
-"""
-# Step 2: claim the key (new, or expired and taken over); its order's number comes with it
-# when the order will be written ($4), so no statement of its own.
-CLAIM_KEY = """
-    INSERT INTO idempotency_keys AS k (customer_id, key, cart_hash) VALUES ($1, $2, $3)
-    ON CONFLICT (customer_id, key) DO UPDATE
-        SET cart_hash = excluded.cart_hash, order_id = NULL, created_at = now()
-        WHERE k.created_at < now() - $5::interval
-    RETURNING CASE WHEN $4::boolean THEN nextval('order_numbers') END
+# Steps 1 and 2, after the cart lock, in one statement: empty the cart, reading its lines with
+# their products (the snapshot, no lock), and claim the key (new, or expired and taken over)
+# with the hash of what the cart holds (`cart_hash`, computed alike here). The order's number
+# comes with the claim when the order can be written (the cart is not empty, every product is
+# published with enough stock, one currency), so it costs no statement of its own. One row per
+# cart line (one with NULL line columns for an empty cart), each with `claimed`: 0 when the key
+# is in use.
+TAKE_LINES_AND_CLAIM_KEY = """
+    WITH taken AS (
+        DELETE FROM cart_lines AS l USING products AS p
+        WHERE l.cart_id = $1 AND l.product_id = p.id
+        RETURNING l.id, l.product_id, l.quantity,
+            p.sku, p.name, p.price, p.currency, p.status, p.stock
+    ), cart AS (
+        SELECT
+            coalesce(string_agg(product_id || 'x' || quantity, ',' ORDER BY product_id), '')
+                AS content,
+            count(*) > 0 AND count(DISTINCT currency) = 1
+                AND bool_and(status = 'published' AND stock >= quantity) AS orderable
+        FROM taken
+    ), claim AS (
+        INSERT INTO idempotency_keys AS k (customer_id, key, cart_hash)
+        SELECT $1, $2, encode(sha256(convert_to(cart.content, 'UTF8')), 'hex') FROM cart
+        ON CONFLICT (customer_id, key) DO UPDATE
+            SET cart_hash = excluded.cart_hash, order_id = NULL, created_at = now()
+            WHERE k.created_at < now() - $3::interval
+        RETURNING CASE WHEN (SELECT orderable FROM cart) THEN nextval('order_numbers') END
+            AS number
+    )
+    SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT number FROM claim) AS number, t.*
+    FROM (SELECT) AS one LEFT JOIN taken AS t ON true
 """
 USED_KEY = "SELECT cart_hash, order_id FROM idempotency_keys WHERE customer_id = $1 AND key = $2"
 # Step 4: the order, its lines, its first event, the key's order and the confirmation email,
@@ -282,24 +301,20 @@ async def _checkout(
         connection = await session.connection()
         # Emptying the cart reads it, with its products (DELETE … USING products: the
         # snapshot, no lock), in one statement. Any refusal below rolls the DELETE back.
-        rows = await _rows(connection, TAKE_LINES, user.id)
+        rows = await _rows(
+            connection, TAKE_LINES_AND_CLAIM_KEY, user.id, key, IDEMPOTENCY_KEY_LIFETIME
+        )
         lines = sorted(
-            ((row.id, row.product_id, row.quantity) for row in rows), key=lambda line: line[1]
+            ((row.id, row.product_id, row.quantity) for row in rows if row.id is not None),
+            key=lambda line: line[1],
         )
-        products = {row.product_id: _state(row) for row in rows}
-        content_hash = cart_hash(lines)
-        allocated, problem = _snapshot(lines, products)
-        if problem is None and allocated:
-            problem = _currency_problem(allocated)
-        orderable = bool(lines) and problem is None
-        claimed = await _rows(
-            connection, CLAIM_KEY, user.id, key, content_hash, orderable, IDEMPOTENCY_KEY_LIFETIME
-        )
+        products = {row.product_id: _state(row) for row in rows if row.id is not None}
+        claimed, number = rows[0].claimed, rows[0].number
         if not claimed:
             used = (await _rows(connection, USED_KEY, user.id, key))[0]
             used_hash, used_order_id = used.cart_hash, used.order_id
             await session.rollback()
-            if lines and used_hash != content_hash:
+            if lines and used_hash != cart_hash(lines):
                 return Outcome.refused(
                     user_error(
                         ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -313,10 +328,13 @@ async def _checkout(
         if not lines:
             await session.rollback()
             return Outcome.refused(user_error(ErrorCode.CART_EMPTY, "Your cart is empty.", None))
+        allocated, problem = _snapshot(lines, products)
+        if problem is None:
+            problem = _currency_problem(allocated)
         if problem is not None:
             await session.rollback()
             return Outcome.refused(problem)
-        number = claimed[0][0]
+        assert number is not None, "an orderable cart's claim takes the order's number"
         order, email_id = await _write_order(
             ctx, connection, user, key, number, allocated, address, note
         )

@@ -112,6 +112,33 @@ async def test_the_same_key_returns_the_same_order(gql: GraphQLClient, services:
     assert (await place(bob, "key-1"))["errors"] == []
 
 
+async def test_the_same_key_with_the_same_cart_again_returns_the_order(
+    gql: GraphQLClient, services: Services
+) -> None:
+    """A client that refills the same cart and retries with its key gets its order back, not
+    IDEMPOTENCY_KEY_REUSED: the key's hash (written by the checkout's SQL) is the cart's."""
+    ann = await customer(gql, services)
+    lamp, desk = await new_product(services, stock=9), await new_product(services, stock=9)
+    for product, quantity in ((desk, 2), (lamp, 3)):
+        await add(ann, product, quantity)
+    first = await place(ann, "retry-key")
+    assert first["errors"] == []
+    async with services.sessions() as session:
+        stored = (
+            await session.execute(
+                text("SELECT cart_hash FROM idempotency_keys WHERE key = 'retry-key'")
+            )
+        ).scalar_one()
+    ids = sorted([(lamp.id, 3), (desk.id, 2)])
+    assert stored == checkout.cart_hash([(0, product, quantity) for product, quantity in ids])
+    for product, quantity in ((lamp, 3), (desk, 2)):
+        await add(ann, product, quantity)
+    again = await place(ann, "retry-key")
+    assert again["errors"] == [] and again["order"]["id"] == first["order"]["id"]
+    assert await count_rows(services, "orders") == 1
+    assert (await stock_of(services, lamp), await stock_of(services, desk)) == (6, 7)
+
+
 async def test_keys_expire_after_a_day(gql: GraphQLClient, services: Services) -> None:
     ann = await customer(gql, services)
     lamp = await new_product(services, stock=5)
