@@ -16,7 +16,7 @@ The client runs on the same machine as the servers, so it takes some of their CP
 other processes) spent per second of the workload, in % of one core. To keep that share small,
 each buyer sends placeOrder over its own keep-alive HTTP/1.1 connection with a minimal client
 (`Connection`: the request bytes are formatted, the answer's status line, Content-Length and
-JSON body are all it reads) rather than httpx, which cost about three times as much CPU per
+JSON body are all it reads) rather than httpx, which cost about four times as much CPU per
 request; signing in still goes through httpx.
 """
 
