@@ -10,17 +10,16 @@ The steps, all in one transaction, in four statements besides BEGIN and COMMIT:
 3. The products, read with the cart lines in step 2 (no lock): a line that is unavailable or
    short of stock, or a cart in several currencies, is refused from this read; otherwise it
    is the snapshot (SKU, name, price, exact decimals) the order lines keep.
-4. In one statement: the order, its first event, the key's order, and the confirmation email
-   in the outbox. (The cart was emptied in step 2 by the DELETE … RETURNING that read it; a
-   refusal rolls that back with everything else.)
-5. Last statement before COMMIT: allocate every line at once (`allocate`) and write the
-   order's lines from it, locking the product rows in id order, so two orders can never
-   deadlock each other, and taking `stock - n` only where `stock >= n`, the product is still
-   published and still matches the snapshot. A hot product's row lock is thus held for one
-   statement and the COMMIT, not for the whole checkout, and no checkout waiting for it holds
-   a lock on its row meanwhile (the lines' foreign key checks come with the allocation). A
-   line that is not allocated rolls everything back: it is refused from a fresh read, or, if
-   only the snapshot went stale (a price changed meanwhile), the checkout starts again.
+4. In one statement: the order with those lines, its first event, the key's order, and the
+   confirmation email in the outbox. (The cart was emptied in step 2 by the DELETE …
+   RETURNING that read it; a refusal rolls that back with everything else.)
+5. Last statement before COMMIT: allocate every line at once (`allocate`), locking the
+   product rows in id order, so two orders can never deadlock each other, and taking
+   `stock - n` only where `stock >= n`, the product is still published and still matches the
+   snapshot. A hot product's row lock is thus held for one statement and the COMMIT, not for
+   the whole checkout. A line that is not allocated rolls everything back: it is refused
+   from a fresh read, or, if only the snapshot went stale (a price changed meanwhile), the
+   checkout starts again.
 After the commit: queue the email and announce the stock changes, in one Redis round trip
 (resolvers.orders.announce).
 """
@@ -93,21 +92,27 @@ TAKE_LINES_AND_CLAIM_KEY = """
     FROM (SELECT) AS one LEFT JOIN taken AS t ON true
 """
 USED_KEY = "SELECT cart_hash, order_id FROM idempotency_keys WHERE customer_id = $1 AND key = $2"
-# Step 4: the order, its first event, the key's order and the confirmation email, in one
-# statement (data-modifying CTEs). Its lines are written by the allocation (step 5).
+# Step 4: the order, its lines, its first event, the key's order and the confirmation email,
+# in one statement (data-modifying CTEs).
 WRITE_ORDER = """
     WITH o AS (
         INSERT INTO orders
             (number, customer_id, currency, subtotal, shipping, total, shipping_address, note)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         RETURNING id, status, placed_at, updated_at
+    ), l AS (
+        INSERT INTO order_lines
+            (order_id, product_id, sku, name, unit_price, currency, quantity)
+        SELECT o.id, w.product_id, w.sku, w.name, w.price, $3, w.quantity
+        FROM o, unnest($9::bigint[], $10::text[], $11::text[], $12::numeric[], $13::integer[])
+            AS w(product_id, sku, name, price, quantity)
     ), e AS (
         INSERT INTO order_events (order_id, type, actor_id) SELECT o.id, 'placed', $2 FROM o
     ), k AS (
         UPDATE idempotency_keys SET order_id = o.id FROM o
-        WHERE idempotency_keys.customer_id = $2 AND idempotency_keys.key = $9
+        WHERE idempotency_keys.customer_id = $2 AND idempotency_keys.key = $14
     ), m AS (
-        INSERT INTO outbox_emails (kind, to_address, subject, body) VALUES ($10, $11, $12, $13)
+        INSERT INTO outbox_emails (kind, to_address, subject, body) VALUES ($15, $16, $17, $18)
         RETURNING id
     )
     SELECT o.id, o.status, o.placed_at, o.updated_at, m.id AS email_id FROM o, m
@@ -115,12 +120,9 @@ WRITE_ORDER = """
 # Step 5, last before COMMIT. One statement: the CTE locks the rows in product id order
 # (LockRows sits above the Sort), and the UPDATE only reaches rows the CTE has already locked,
 # so locks are always taken in id order. Under READ COMMITTED the UPDATE re-checks its WHERE on
-# the newest row version. NO KEY UPDATE, the lock an UPDATE of stock takes (FOR UPDATE would
-# conflict with KEY SHARE locks of foreign keys). The order's lines ($7: the order, NULL for
-# none) are written by the same statement, from the rows it took: their foreign key checks
-# (KEY SHARE on the product rows) run at its end, on rows this transaction already holds, so
-# the checkouts queued on a hot product never hold KEY SHARE locks on its row while they wait
-# (each new locker would otherwise rebuild the row's multixact of all the others).
+# the newest row version. NO KEY UPDATE, the lock an UPDATE of stock takes: FOR UPDATE would
+# conflict with the KEY SHARE locks that the order_lines foreign key already took on these
+# rows, and deadlock.
 ALLOCATE = """
     WITH wanted AS (
         SELECT * FROM unnest(
@@ -128,20 +130,13 @@ ALLOCATE = """
         ) AS w(id, quantity, sku, name, price, currency)
     ), locked AS (
         SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
-    ), taken AS (
-        UPDATE products AS p SET stock = p.stock - w.quantity
-        FROM wanted AS w
-        WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
-          AND p.stock >= w.quantity AND p.status = 'published'
-          AND p.sku = w.sku AND p.name = w.name AND p.price = w.price
-          AND p.currency = w.currency
-        RETURNING p.id, w.quantity, w.sku, w.name, w.price, w.currency
-    ), lines AS (
-        INSERT INTO order_lines (order_id, product_id, sku, name, unit_price, currency, quantity)
-        SELECT $7::bigint, id, sku, name, price, currency, quantity FROM taken
-        WHERE $7::bigint IS NOT NULL
     )
-    SELECT id FROM taken
+    UPDATE products AS p SET stock = p.stock - w.quantity
+    FROM wanted AS w
+    WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
+      AND p.stock >= w.quantity AND p.status = 'published'
+      AND p.sku = w.sku AND p.name = w.name AND p.price = w.price AND p.currency = w.currency
+    RETURNING p.id
 """
 # A price (or name) changed between the snapshot read and the allocation: start again.
 SNAPSHOT_ATTEMPTS = 3
@@ -189,11 +184,8 @@ def _state(row: Row[Any]) -> ProductState:
     )
 
 
-async def allocate(
-    transaction: AsyncSession | AsyncConnection, lines: list[Allocated], order_id: int | None = None
-) -> bool:
-    """Take every line's quantity off the shelf, or none (the caller then rolls back), and
-    write them as the lines of order `order_id` (if given)."""
+async def allocate(transaction: AsyncSession | AsyncConnection, lines: list[Allocated]) -> bool:
+    """Take every line's quantity off the shelf, or none (the caller then rolls back)."""
     if isinstance(transaction, AsyncSession):
         transaction = await transaction.connection()
     taken = await _rows(
@@ -205,7 +197,6 @@ async def allocate(
         [line.name for line in lines],
         [line.price for line in lines],
         [line.currency for line in lines],
-        order_id,
     )
     return len(taken) == len(lines)
 
@@ -348,7 +339,7 @@ async def _checkout(
             ctx, connection, user, key, number, allocated, address, note
         )
         # Last: the product rows stay locked only from here to the COMMIT.
-        if not await allocate(connection, allocated, order.id):
+        if not await allocate(connection, allocated):
             await session.rollback()
             _, problem = await _fresh_snapshot(session, lines)
             return Outcome.refused(problem) if problem is not None else None
@@ -367,8 +358,8 @@ async def _write_order(
     address: dict[str, str],
     note: str,
 ) -> tuple[Order, int]:
-    """The order, its first event, the key's order and the confirmation email in the outbox,
-    in one statement (its lines come with the allocation). The order (as written) and the
+    """The order with its lines, its first event, the key's order and the confirmation email
+    in the outbox: one statement whatever the cart's size. The order (as written) and the
     email's id."""
     subtotal = sum((line.price * line.quantity for line in allocated), Decimal("0"))
     subtotal = subtotal.quantize(CENT)
@@ -393,6 +384,11 @@ async def _write_order(
             total,
             json.dumps(address),
             note,
+            [line.product_id for line in allocated],
+            [line.sku for line in allocated],
+            [line.name for line in allocated],
+            [line.price for line in allocated],
+            [line.quantity for line in allocated],
             key,
             email.kind,
             user.email,
