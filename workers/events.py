@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("catalog.events")
@@ -37,6 +38,14 @@ async def _publish(redis: Redis, channel: str, ids: list[int]) -> None:
 async def publish_jobs_changed(redis: Redis, job_ids: Iterable[int]) -> None:
     """A job's status, progress, counts or errors changed (committed)."""
     await _publish(redis, JOBS_CHANNEL, sorted(set(job_ids)))
+
+
+def queue_products_changed(pipe: Pipeline, product_ids: Iterable[int]) -> None:
+    """`publish_products_changed` as one command of `pipe`, a pipeline the caller executes
+    (catching Redis errors as `_publish` does)."""
+    ids = sorted(set(product_ids))
+    if ids:
+        pipe.publish(PRODUCTS_CHANNEL, orjson.dumps({"ids": ids}))
 
 
 async def publish_products_changed(redis: Redis, product_ids: Iterable[int]) -> None:

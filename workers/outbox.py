@@ -11,6 +11,10 @@ import logging
 from collections.abc import Iterable
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,3 +46,18 @@ async def dispatch_emails(queue: ArqRedis, email_ids: Iterable[int]) -> None:
             await queue.enqueue_job(SEND_EMAIL, email_id, _job_id=send_email_job_id(email_id))
         except (RedisError, OSError, TimeoutError):
             logger.warning("could not enqueue email %s; the outbox sweep will retry", email_id)
+
+
+def queue_new_emails(pipe: Pipeline, queue: ArqRedis, email_ids: Iterable[int]) -> None:
+    """Add delivery jobs for outbox rows committed a moment ago to `pipe`, a pipeline of
+    `queue` the caller executes (catching Redis errors: the sweep retries those rows).
+
+    The same jobs as `dispatch_emails`, without its round trips to check that no job exists
+    yet: a new row has none (the sweep leaves rows alone for `SWEEP_AFTER`), NX keeps one that
+    would, and delivering a row is safe to run twice anyway."""
+    now = timestamp_ms()
+    for email_id in email_ids:
+        job_id = send_email_job_id(email_id)
+        job = serialize_job(SEND_EMAIL, (email_id,), {}, None, now, serializer=queue.job_serializer)
+        pipe.set(job_key_prefix + job_id, job, px=queue.expires_extra_ms, nx=True)
+        pipe.zadd(queue.default_queue_name, {job_id: now}, nx=True)

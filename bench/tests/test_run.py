@@ -66,6 +66,15 @@ def test_full_run(bench_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "the reference's listing answer matches ours" in out
     assert "listing throughput:" in out
     assert "| one hot product, 4 clients |" in out
+    # The placeOrder rows' client (bench.orders.Connection) placed orders, none failed.
+    rows = {
+        cells[0]: cells
+        for line in out.splitlines()
+        if line.startswith(("| distinct products", "| one hot product"))
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+    }
+    assert int(rows["distinct products, 4 clients"][4]) > 0, rows
+    assert [row[6] for row in rows.values()] == ["0", "0"], rows
     (saved,) = (bench_env / "results").glob("*.json")
     data = json.loads(saved.read_text())
     assert [m["name"] for m in data["measurements"]] == ["flat", "listing"]

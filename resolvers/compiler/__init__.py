@@ -21,6 +21,7 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
 )
 from graphql.execution.values import get_variable_values
 from graphql.utilities import get_operation_ast
@@ -70,6 +71,10 @@ class QueryCompiler:
         variables: Mapping[str, Any] | None,
         role: Role,
     ) -> Statement | None:
+        if not _is_query(document, operation_name):
+            # Mutations and subscriptions are never compiled: no variables to serialize, no
+            # cache entry per distinct call (a checkout's key is new every time).
+            return None
         try:
             shown = json.dumps(variables or {}, sort_keys=True, default=str)
         except (TypeError, ValueError):
@@ -140,3 +145,9 @@ def _run(engine: Engine, sql: str, params: tuple[Any, ...]) -> str:
 
 
 __all__ = ["QueryCompiler", "Role", "Statement", "role_of", "run"]
+
+
+def _is_query(document: DocumentNode, operation_name: str | None) -> bool:
+    """Whether the operation to run is a query (an unknown one: let `_compile` decide)."""
+    operation = get_operation_ast(document, operation_name)
+    return operation is None or operation.operation is OperationType.QUERY

@@ -8,12 +8,11 @@ products; checkout checks stock again, for real, when it allocates.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog import Product, ProductStatus
-from db.orders import Cart, CartLine
+from db.orders import CartLine
 from db.users import User
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, UserError, not_found, user_error
@@ -23,15 +22,18 @@ from resolvers.orders.input import MAX_CART_LINES, MAX_QUANTITY, quantity_proble
 from resolvers.results import Outcome
 from resolvers.visibility import visible_products
 
+# Plain SQL (a prepared statement, nothing to build or compile per request): every cart write
+# and every checkout starts with it.
+LOCK_CART = (
+    "INSERT INTO carts (customer_id) VALUES ($1) "
+    "ON CONFLICT (customer_id) DO UPDATE SET updated_at = now()"
+)
+
 
 async def lock_cart(session: AsyncSession, customer_id: int) -> None:
     """Create the customer's cart if needed, and hold its row lock until commit."""
-    statement = (
-        insert(Cart)
-        .values(customer_id=customer_id)
-        .on_conflict_do_update(index_elements=[Cart.customer_id], set_={"updated_at": func.now()})
-    )
-    await session.execute(statement)
+    connection = await session.connection()
+    await connection.exec_driver_sql(LOCK_CART, (customer_id,))
 
 
 def unavailable(product: Product, field: str = "productId") -> UserError:

@@ -1,17 +1,18 @@
 """placeOrder: turn the customer's cart into an order, in one transaction, never overselling.
 
-The steps, all in one transaction:
-1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time; then
-   read its lines by deleting them.
-2. Claim the idempotency key: INSERT … ON CONFLICT on (customer, key). A key in use returns
-   its order (the cart was emptied by it) or, with different cart content, is refused; a
-   concurrent request with the same key waits on the row lock of the first one's insert.
-3. The products, read with the cart lines in step 1 (no lock): a line that is unavailable or
+The steps, all in one transaction, in four statements besides BEGIN and COMMIT:
+1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time.
+2. In one statement: read the cart's lines by deleting them, and claim the idempotency key
+   (INSERT … ON CONFLICT on (customer, key)), which also takes the order's number when the
+   cart can be ordered. A key in use returns its order (the cart was emptied by it) or, with
+   different cart content, is refused; a concurrent request with the same key waits on the
+   cart lock, then finds the key in use.
+3. The products, read with the cart lines in step 2 (no lock): a line that is unavailable or
    short of stock, or a cart in several currencies, is refused from this read; otherwise it
    is the snapshot (SKU, name, price, exact decimals) the order lines keep.
-4. Write the order with those lines, its first event, the key's order, and the confirmation
-   email in the outbox. (The cart was emptied in step 1 by the DELETE … RETURNING that read
-   it; a refusal rolls that back with everything else.)
+4. In one statement: the order with those lines, its first event, the key's order, and the
+   confirmation email in the outbox. (The cart was emptied in step 2 by the DELETE …
+   RETURNING that read it; a refusal rolls that back with everything else.)
 5. Last statement before COMMIT: allocate every line at once (`allocate`), locking the
    product rows in id order, so two orders can never deadlock each other, and taking
    `stock - n` only where `stock >= n`, the product is still published and still matches the
@@ -19,31 +20,24 @@ The steps, all in one transaction:
    the whole checkout. A line that is not allocated rolls everything back: it is refused
    from a fresh read, or, if only the snapshot went stale (a price changed meanwhile), the
    checkout starts again.
-After the commit: enqueue the email and announce the stock changes (workers.events).
+After the commit: queue the email and announce the stock changes, in one Redis round trip
+(resolvers.orders.announce).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.catalog import Product, ProductStatus
-from db.orders import (
-    IDEMPOTENCY_KEY_LIFETIME,
-    CartLine,
-    IdempotencyKey,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-)
+from db.orders import IDEMPOTENCY_KEY_LIFETIME, Order, OrderStatus
 from db.users import User
 from resolvers.context import Config, Context
 from resolvers.errors import ErrorCode, UserError, invalid_input, user_error
@@ -58,9 +52,94 @@ from resolvers.orders.input import (
 )
 from resolvers.results import Outcome
 from workers import templates
-from workers.outbox import add_email
 
 CENT = Decimal("0.01")
+
+# The checkout's statements are plain SQL with positional parameters, sent with
+# `exec_driver_sql`: asyncpg prepares each once per connection, and nothing is built, cached
+# or compiled per request (they run on every order, the hottest write path there is).
+
+# Steps 1 and 2, after the cart lock, in one statement: empty the cart, reading its lines with
+# their products (the snapshot, no lock), and claim the key (new, or expired and taken over)
+# with the hash of what the cart holds (`cart_hash`, computed alike here). The order's number
+# comes with the claim when the order can be written (the cart is not empty, every product is
+# published with enough stock, one currency), so it costs no statement of its own. One row per
+# cart line (one with NULL line columns for an empty cart), each with `claimed`: 0 when the key
+# is in use.
+TAKE_LINES_AND_CLAIM_KEY = """
+    WITH taken AS (
+        DELETE FROM cart_lines AS l USING products AS p
+        WHERE l.cart_id = $1 AND l.product_id = p.id
+        RETURNING l.id, l.product_id, l.quantity,
+            p.sku, p.name, p.price, p.currency, p.status, p.stock
+    ), cart AS (
+        SELECT
+            coalesce(string_agg(product_id || 'x' || quantity, ',' ORDER BY product_id), '')
+                AS content,
+            count(*) > 0 AND count(DISTINCT currency) = 1
+                AND bool_and(status = 'published' AND stock >= quantity) AS orderable
+        FROM taken
+    ), claim AS (
+        INSERT INTO idempotency_keys AS k (customer_id, key, cart_hash)
+        SELECT $1, $2, encode(sha256(convert_to(cart.content, 'UTF8')), 'hex') FROM cart
+        ON CONFLICT (customer_id, key) DO UPDATE
+            SET cart_hash = excluded.cart_hash, order_id = NULL, created_at = now()
+            WHERE k.created_at < now() - $3::interval
+        RETURNING CASE WHEN (SELECT orderable FROM cart) THEN nextval('order_numbers') END
+            AS number
+    )
+    SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT number FROM claim) AS number, t.*
+    FROM (SELECT) AS one LEFT JOIN taken AS t ON true
+"""
+USED_KEY = "SELECT cart_hash, order_id FROM idempotency_keys WHERE customer_id = $1 AND key = $2"
+# Step 4: the order, its lines, its first event, the key's order and the confirmation email,
+# in one statement (data-modifying CTEs).
+WRITE_ORDER = """
+    WITH o AS (
+        INSERT INTO orders
+            (number, customer_id, currency, subtotal, shipping, total, shipping_address, note)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        RETURNING id, status, placed_at, updated_at
+    ), l AS (
+        INSERT INTO order_lines
+            (order_id, product_id, sku, name, unit_price, currency, quantity)
+        SELECT o.id, w.product_id, w.sku, w.name, w.price, $3, w.quantity
+        FROM o, unnest($9::bigint[], $10::text[], $11::text[], $12::numeric[], $13::integer[])
+            AS w(product_id, sku, name, price, quantity)
+    ), e AS (
+        INSERT INTO order_events (order_id, type, actor_id) SELECT o.id, 'placed', $2 FROM o
+    ), k AS (
+        UPDATE idempotency_keys SET order_id = o.id FROM o
+        WHERE idempotency_keys.customer_id = $2 AND idempotency_keys.key = $14
+    ), m AS (
+        INSERT INTO outbox_emails (kind, to_address, subject, body) VALUES ($15, $16, $17, $18)
+        RETURNING id
+    )
+    SELECT o.id, o.status, o.placed_at, o.updated_at, m.id AS email_id FROM o, m
+"""
+# Step 5, last before COMMIT. One statement: the CTE locks the rows in product id order
+# (LockRows sits above the Sort), and the UPDATE only reaches rows the CTE has already locked,
+# so locks are always taken in id order. Under READ COMMITTED the UPDATE re-checks its WHERE on
+# the newest row version. NO KEY UPDATE, the lock an UPDATE of stock takes: FOR UPDATE would
+# conflict with the KEY SHARE locks that the order_lines foreign key already took on these
+# rows, and deadlock.
+ALLOCATE = """
+    WITH wanted AS (
+        SELECT * FROM unnest(
+            $1::bigint[], $2::integer[], $3::text[], $4::text[], $5::numeric[], $6::text[]
+        ) AS w(id, quantity, sku, name, price, currency)
+    ), locked AS (
+        SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
+    )
+    UPDATE products AS p SET stock = p.stock - w.quantity
+    FROM wanted AS w
+    WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
+      AND p.stock >= w.quantity AND p.status = 'published'
+      AND p.sku = w.sku AND p.name = w.name AND p.price = w.price AND p.currency = w.currency
+    RETURNING p.id
+"""
+# A price (or name) changed between the snapshot read and the allocation: start again.
+SNAPSHOT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -73,6 +152,18 @@ class Allocated:
     quantity: int
 
 
+@dataclass(frozen=True)
+class ProductState:
+    """What a line's product is now, as read with the cart's lines (no lock)."""
+
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    status: ProductStatus
+    stock: int
+
+
 def shipping_for(config: Config, subtotal: Decimal) -> Decimal:
     return Decimal("0.00") if subtotal >= config.free_shipping_over else config.shipping_flat_rate
 
@@ -83,82 +174,31 @@ def cart_hash(lines: list[tuple[int, int, int]]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-async def claim_key(
-    session: AsyncSession, customer_id: int, key: str, content_hash: str
-) -> IdempotencyKey | None:
-    """None when the key is now this transaction's (new, or expired and taken over); else the
-    key row as another committed transaction left it."""
-    statement = (
-        insert(IdempotencyKey)
-        .values(customer_id=customer_id, key=key, cart_hash=content_hash)
-        .on_conflict_do_update(
-            index_elements=[IdempotencyKey.customer_id, IdempotencyKey.key],
-            set_={"cart_hash": content_hash, "order_id": None, "created_at": func.now()},
-            where=IdempotencyKey.created_at < func.now() - IDEMPOTENCY_KEY_LIFETIME,
-        )
-        .returning(IdempotencyKey.key)
+async def _rows(connection: AsyncConnection, sql: str, *parameters: Any) -> Sequence[Row[Any]]:
+    return (await connection.exec_driver_sql(sql, parameters)).all()
+
+
+def _state(row: Row[Any]) -> ProductState:
+    return ProductState(
+        row.sku, row.name, row.price, row.currency, ProductStatus(row.status), row.stock
     )
-    if (await session.execute(statement)).first() is not None:
-        return None
-    return (
-        await session.execute(
-            select(IdempotencyKey).where(
-                IdempotencyKey.customer_id == customer_id, IdempotencyKey.key == key
-            )
-        )
-    ).scalar_one()
 
 
-# One statement: the CTE locks the rows in product id order (LockRows sits above the Sort),
-# and the UPDATE only reaches rows the CTE has already locked, so locks are always taken in id
-# order. Under READ COMMITTED the UPDATE re-checks its WHERE on the newest row version.
-# NO KEY UPDATE, the lock an UPDATE of stock takes: FOR UPDATE would conflict with the KEY
-# SHARE locks that the order_lines foreign key already took on these rows, and deadlock.
-ALLOCATE = text(
-    """
-    WITH wanted AS (
-        SELECT * FROM unnest(
-            CAST(:ids AS bigint[]), CAST(:quantities AS integer[]), CAST(:skus AS text[]),
-            CAST(:names AS text[]), CAST(:prices AS numeric[]), CAST(:currencies AS text[])
-        ) AS w(id, quantity, sku, name, price, currency)
-    ), locked AS (
-        SELECT id FROM products WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR NO KEY UPDATE
-    )
-    UPDATE products AS p SET stock = p.stock - w.quantity
-    FROM wanted AS w
-    WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
-      AND p.stock >= w.quantity AND p.status = 'published'
-      AND p.sku = w.sku AND p.name = w.name AND p.price = w.price AND p.currency = w.currency
-    RETURNING p.id
-    """
-)
-# A price (or name) changed between the snapshot read and the allocation: start again.
-SNAPSHOT_ATTEMPTS = 3
-
-
-async def allocate(session: AsyncSession, lines: list[Allocated]) -> bool:
+async def allocate(transaction: AsyncSession | AsyncConnection, lines: list[Allocated]) -> bool:
     """Take every line's quantity off the shelf, or none (the caller then rolls back)."""
-    parameters = {
-        "ids": [line.product_id for line in lines],
-        "quantities": [line.quantity for line in lines],
-        "skus": [line.sku for line in lines],
-        "names": [line.name for line in lines],
-        "prices": [line.price for line in lines],
-        "currencies": [line.currency for line in lines],
-    }
-    taken = (await session.execute(ALLOCATE, parameters)).all()
+    if isinstance(transaction, AsyncSession):
+        transaction = await transaction.connection()
+    taken = await _rows(
+        transaction,
+        ALLOCATE,
+        [line.product_id for line in lines],
+        [line.quantity for line in lines],
+        [line.sku for line in lines],
+        [line.name for line in lines],
+        [line.price for line in lines],
+        [line.currency for line in lines],
+    )
     return len(taken) == len(lines)
-
-
-# What a line's product must be for the order (the snapshot), read with the cart's lines.
-PRODUCT_COLUMNS = (
-    Product.sku,
-    Product.name,
-    Product.price,
-    Product.currency,
-    Product.status,
-    Product.stock,
-)
 
 
 async def _fresh_snapshot(
@@ -166,13 +206,24 @@ async def _fresh_snapshot(
 ) -> tuple[list[Allocated], UserError | None]:
     """The products as now committed (no lock): see `_snapshot`."""
     ids = [product_id for _, product_id, _ in lines]
-    statement = select(Product.id, *PRODUCT_COLUMNS).where(Product.id.in_(ids))
-    products = {row.id: row for row in await session.execute(statement)}
+    statement = select(
+        Product.id,
+        Product.sku,
+        Product.name,
+        Product.price,
+        Product.currency,
+        Product.status,
+        Product.stock,
+    ).where(Product.id.in_(ids))
+    products = {
+        row.id: ProductState(row.sku, row.name, row.price, row.currency, row.status, row.stock)
+        for row in await session.execute(statement)
+    }
     return _snapshot(lines, products)
 
 
 def _snapshot(
-    lines: list[tuple[int, int, int]], products: Mapping[int, Any]
+    lines: list[tuple[int, int, int]], products: Mapping[int, ProductState]
 ) -> tuple[list[Allocated], UserError | None]:
     """The lines as the order will keep them, and the first line that cannot be had."""
     allocated: list[Allocated] = []
@@ -196,6 +247,13 @@ def _snapshot(
             )
         )
     return allocated, None
+
+
+def _currency_problem(allocated: list[Allocated]) -> UserError | None:
+    currency = allocated[0].currency
+    if all(line.currency == currency for line in allocated):
+        return None
+    return user_error(ErrorCode.CURRENCY_MISMATCH, "Your cart holds several currencies.", "cart")
 
 
 def _check(
@@ -240,25 +298,23 @@ async def _checkout(
     """One attempt, in one transaction; None when the product snapshot went stale."""
     async with ctx.writer() as session:
         await lock_cart(session, user.id)
+        connection = await session.connection()
         # Emptying the cart reads it, with its products (DELETE … USING products: the
         # snapshot, no lock), in one statement. Any refusal below rolls the DELETE back.
-        rows = (
-            await session.execute(
-                delete(CartLine)
-                .where(CartLine.cart_id == user.id, CartLine.product_id == Product.id)
-                .returning(CartLine.id, CartLine.product_id, CartLine.quantity, *PRODUCT_COLUMNS)
-            )
-        ).all()
-        lines = sorted(
-            ((row.id, row.product_id, row.quantity) for row in rows), key=lambda line: line[1]
+        rows = await _rows(
+            connection, TAKE_LINES_AND_CLAIM_KEY, user.id, key, IDEMPOTENCY_KEY_LIFETIME
         )
-        products = {row.product_id: row for row in rows}
-        content_hash = cart_hash(lines)
-        used = await claim_key(session, user.id, key, content_hash)
-        if used is not None:
+        lines = sorted(
+            ((row.id, row.product_id, row.quantity) for row in rows if row.id is not None),
+            key=lambda line: line[1],
+        )
+        products = {row.product_id: _state(row) for row in rows if row.id is not None}
+        claimed, number = rows[0].claimed, rows[0].number
+        if not claimed:
+            used = (await _rows(connection, USED_KEY, user.id, key))[0]
             used_hash, used_order_id = used.cart_hash, used.order_id
             await session.rollback()
-            if lines and used_hash != content_hash:
+            if lines and used_hash != cart_hash(lines):
                 return Outcome.refused(
                     user_error(
                         ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -273,82 +329,86 @@ async def _checkout(
             await session.rollback()
             return Outcome.refused(user_error(ErrorCode.CART_EMPTY, "Your cart is empty.", None))
         allocated, problem = _snapshot(lines, products)
+        if problem is None:
+            problem = _currency_problem(allocated)
         if problem is not None:
             await session.rollback()
             return Outcome.refused(problem)
-        currency = allocated[0].currency
-        if any(line.currency != currency for line in allocated):
-            await session.rollback()
-            return Outcome.refused(
-                user_error(
-                    ErrorCode.CURRENCY_MISMATCH, "Your cart holds several currencies.", "cart"
-                )
-            )
-        order = await _write_order(ctx, session, user, key, allocated, address, note)
-        email = await add_email(session, **_confirmation(user, order, allocated))
+        assert number is not None, "an orderable cart's claim takes the order's number"
+        order, email_id = await _write_order(
+            ctx, connection, user, key, number, allocated, address, note
+        )
         # Last: the product rows stay locked only from here to the COMMIT.
-        if not await allocate(session, allocated):
+        if not await allocate(connection, allocated):
             await session.rollback()
             _, problem = await _fresh_snapshot(session, lines)
             return Outcome.refused(problem) if problem is not None else None
         await session.commit()
-    await announce(ctx.services.redis, email.id, [line.product_id for line in allocated])
+    await announce(ctx.services.redis, email_id, [line.product_id for line in allocated])
     return Outcome(order)
 
 
 async def _write_order(
     ctx: Context,
-    session: AsyncSession,
+    connection: AsyncConnection,
     user: User,
     key: str,
+    number: int,
     allocated: list[Allocated],
     address: dict[str, str],
     note: str,
-) -> Order:
-    """The order (one INSERT … RETURNING), then its lines, its first event and the key's order
-    in one more statement (data-modifying CTEs): two round trips whatever the cart's size."""
+) -> tuple[Order, int]:
+    """The order with its lines, its first event, the key's order and the confirmation email
+    in the outbox: one statement whatever the cart's size. The order (as written) and the
+    email's id."""
     subtotal = sum((line.price * line.quantity for line in allocated), Decimal("0"))
     subtotal = subtotal.quantize(CENT)
     shipping = shipping_for(ctx.config, subtotal).quantize(CENT)
+    total = subtotal + shipping
+    currency = allocated[0].currency
+    email = templates.order_placed(
+        user.name,
+        number,
+        [(line.name, line.quantity, line.price) for line in allocated],
+        templates.OrderTotals(currency, subtotal, shipping, total),
+    )
+    written = (
+        await _rows(
+            connection,
+            WRITE_ORDER,
+            number,
+            user.id,
+            currency,
+            subtotal,
+            shipping,
+            total,
+            json.dumps(address),
+            note,
+            [line.product_id for line in allocated],
+            [line.sku for line in allocated],
+            [line.name for line in allocated],
+            [line.price for line in allocated],
+            [line.quantity for line in allocated],
+            key,
+            email.kind,
+            user.email,
+            email.subject,
+            email.body,
+        )
+    )[0]
     order = Order(
+        id=written.id,
+        number=number,
         customer_id=user.id,
-        currency=allocated[0].currency,
+        status=OrderStatus(written.status),
+        currency=currency,
         subtotal=subtotal,
         shipping=shipping,
-        total=subtotal + shipping,
+        total=total,
         shipping_address=address,
         note=note,
+        tracking_number=None,
+        placed_at=written.placed_at,
+        updated_at=written.updated_at,
     )
-    session.add(order)
-    await session.flush()
-    lines = insert(OrderLine).values(
-        [
-            {
-                "order_id": order.id,
-                "product_id": line.product_id,
-                "sku": line.sku,
-                "name": line.name,
-                "unit_price": line.price,
-                "currency": line.currency,
-                "quantity": line.quantity,
-            }
-            for line in allocated
-        ]
-    )
-    event = insert(OrderEvent).values(order_id=order.id, type=OrderStatus.PLACED, actor_id=user.id)
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.customer_id == user.id, IdempotencyKey.key == key)
-        .values(order_id=order.id)
-        .add_cte(lines.cte("lines"))
-        .add_cte(event.cte("event"))
-        .execution_options(synchronize_session=False)
-    )
-    return order
-
-
-def _confirmation(user: User, order: Order, allocated: list[Allocated]) -> dict[str, str]:
-    totals = templates.OrderTotals(order.currency, order.subtotal, order.shipping, order.total)
-    lines = [(line.name, line.quantity, line.price) for line in allocated]
-    text = templates.order_placed(user.name, order.number, lines, totals)
-    return {"kind": text.kind, "to": user.email, "subject": text.subject, "body": text.body}
+    return order, int(written.email_id)

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse, print_ast, validate
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from app.settings import PROJECT_ROOT
+from app.main import create_app
+from app.settings import PROJECT_ROOT, Settings
 from db.catalog import ProductStatus
 from resolvers.context import Services
 from resolvers.orders import checkout
 from schema.root import schema
-from tests.support.catalog import execute
+from tests.support.catalog import execute, new_user
 from tests.support.graphql import GraphQLClient
 from tests.support.orders import (
     ADDRESS,
@@ -107,6 +110,33 @@ async def test_the_same_key_returns_the_same_order(gql: GraphQLClient, services:
     bob = await customer(gql, services)
     await add(bob, lamp, 1)
     assert (await place(bob, "key-1"))["errors"] == []
+
+
+async def test_the_same_key_with_the_same_cart_again_returns_the_order(
+    gql: GraphQLClient, services: Services
+) -> None:
+    """A client that refills the same cart and retries with its key gets its order back, not
+    IDEMPOTENCY_KEY_REUSED: the key's hash (written by the checkout's SQL) is the cart's."""
+    ann = await customer(gql, services)
+    lamp, desk = await new_product(services, stock=9), await new_product(services, stock=9)
+    for product, quantity in ((desk, 2), (lamp, 3)):
+        await add(ann, product, quantity)
+    first = await place(ann, "retry-key")
+    assert first["errors"] == []
+    async with services.sessions() as session:
+        stored = (
+            await session.execute(
+                text("SELECT cart_hash FROM idempotency_keys WHERE key = 'retry-key'")
+            )
+        ).scalar_one()
+    ids = sorted([(lamp.id, 3), (desk.id, 2)])
+    assert stored == checkout.cart_hash([(0, product, quantity) for product, quantity in ids])
+    for product, quantity in ((lamp, 3), (desk, 2)):
+        await add(ann, product, quantity)
+    again = await place(ann, "retry-key")
+    assert again["errors"] == [] and again["order"]["id"] == first["order"]["id"]
+    assert await count_rows(services, "orders") == 1
+    assert (await stock_of(services, lamp), await stock_of(services, desk)) == (6, 7)
 
 
 async def test_keys_expire_after_a_day(gql: GraphQLClient, services: Services) -> None:
@@ -256,3 +286,41 @@ async def test_after_commit_the_email_is_queued_and_the_stock_change_announced(
     async with services.sessions() as session:
         email_id = (await session.execute(text("SELECT id FROM outbox_emails"))).scalar_one()
     assert await redis.exists(f"arq:job:{send_email_job_id(email_id)}")
+
+
+async def test_the_worker_delivers_the_confirmation_email_queued_after_commit(
+    gql: GraphQLClient, services: Services, run_worker: Callable[[], Awaitable[int]]
+) -> None:
+    """The job the checkout queues (with the stock event, one Redis round trip) is one the
+    real arq worker runs."""
+    ann = await customer(gql, services)
+    await add(ann, await new_product(services, stock=3))
+    assert (await place(ann))["errors"] == []
+    assert await run_worker() == 1
+    async with services.sessions() as session:
+        status = (await session.execute(text("SELECT status FROM outbox_emails"))).scalar_one()
+    assert status == "sent"
+
+
+async def test_an_order_placed_during_a_redis_outage_keeps_its_email_for_the_sweep(
+    settings: Settings, gql: GraphQLClient, services: Services
+) -> None:
+    """Redis away after the commit: the order stands, its email waits in the outbox (no job)
+    for the worker's sweep."""
+    _, token = await new_user(services)
+    lamp = await new_product(services, stock=3)
+    down = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"}))
+    async with down.router.lifespan_context(down):
+        transport = httpx.ASGITransport(app=down)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            client = GraphQLClient(http, token)
+            assert (await add(client, lamp))["errors"] == []
+            payload = await place(client)
+    assert payload["errors"] == [] and payload["order"]["number"] >= 1000
+    assert await stock_of(services, lamp) == 2
+    async with services.sessions() as session:
+        email_id, status = (
+            await session.execute(text("SELECT id, status FROM outbox_emails"))
+        ).one()
+    assert status == "pending"
+    assert not await services.redis.exists(f"arq:job:{send_email_job_id(email_id)}")

@@ -11,9 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import jwt
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
+from db.users import User
 from resolvers.context import Services
+from resolvers.users.sessions import VIEWER_COLUMNS, authenticate
+from tests.support.catalog import new_user
 from tests.support.graphql import (
     LOGIN,
     LOGOUT,
@@ -571,3 +574,22 @@ async def test_change_password_rejects_a_weak_new_password(
     ]
     await works(gql, phone.access, account.id)
     await login(gql, account)
+
+
+def test_the_viewer_query_reads_every_column_of_a_user() -> None:
+    """The viewer's user is made from VIEWER_SQL's row: a column it did not read would be
+    missing from the object (and raise when a resolver reads it)."""
+    assert tuple(column.key for column in User.__table__.columns) == VIEWER_COLUMNS
+
+
+async def test_the_viewer_is_a_detached_user_like_a_loaded_one(services: Services) -> None:
+    user, token = await new_user(services)
+    viewer, _ = await authenticate(services.readers, services.signer, token)
+    assert inspect(viewer).detached and inspect(viewer).identity == (user.id,)
+    assert (viewer.id, viewer.email, viewer.role, viewer.is_active) == (
+        user.id,
+        user.email,
+        user.role,
+        True,
+    )
+    assert viewer.created_at == user.created_at and viewer.last_login_at is None
