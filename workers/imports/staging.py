@@ -177,7 +177,9 @@ async def finalize(session: AsyncSession, job_id: int) -> None:
     # joins it row by row (a 20,000-row file then takes seconds instead of milliseconds). A
     # small sample is enough for that (the row count is what matters) and costs far less.
     await session.execute(text("SET LOCAL default_statistics_target = 10"))
-    await session.execute(text("ANALYZE import_rows"))
+    # SKIP_LOCKED: never wait for an autovacuum of the table (it is cancelled only after
+    # deadlock_timeout, a second); the sizes the planner reads from the table do then.
+    await session.execute(text("ANALYZE (SKIP_LOCKED) import_rows"))
     await session.execute(
         text("""
         WITH rows AS (
