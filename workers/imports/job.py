@@ -1,8 +1,10 @@
 """The IMPORT_PRODUCTS job: validate a file in checkpointed batches, then apply it at once.
 
-    read (workers.imports.reader) → check each row (rows) → stage batches (staging.stage)
-    → whole-file checks (staging.finalize) → counts → dry run: report │ ABORT with errors:
-    FAILED, nothing applied │ otherwise: apply in ONE transaction with the job's end.
+    count the rows (reader.count_rows) → read and check each row (reader, rows; in a
+    thread, batch n+1 while batch n is staged) → stage batches with their categories
+    resolved (staging.stage) → whole-file checks (staging.finalize) → dry run: counts,
+    report │ ABORT with errors: FAILED, nothing applied │ otherwise: apply in ONE
+    transaction with the job's end.
 
 Each batch of rows commits with its errors and the checkpoint (`row`: the last row staged,
 `staged`: how many), so a worker killed mid-file resumes on the next worker after the last
