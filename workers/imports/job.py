@@ -181,8 +181,9 @@ async def _validate(run: JobRun, path: Path, max_rows: int, state: dict[str, Any
             state = await staging_task
             staging_task = None
     finally:
-        if staging_task is not None:  # reading failed: the batch in flight is not staged
-            staging_task.cancel()
+        if staging_task is not None:
+            # Reading failed (or the run is being cancelled) while a batch was being staged:
+            # let it end (committed with its checkpoint, or rolled back); never cut a COPY.
             await asyncio.gather(staging_task, return_exceptions=True)
     async with run.sessions() as session, session.begin():
         await staging.finalize(session, run.job_id)
