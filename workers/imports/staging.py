@@ -173,6 +173,19 @@ async def resolve_categories(session: AsyncSession, cells: Sequence[str]) -> dic
 async def finalize(session: AsyncSession, job_id: int) -> None:
     """Whole-file and catalog checks (see the module); errors recorded, rows marked invalid."""
     params = {"job": job_id}
+    # The statements below and apply's join the products: statistics far behind the table
+    # (an import into a catalog that was empty at its last ANALYZE, before autovacuum came
+    # round) make the planner scan it once per staged row, for minutes. Analyzed here when
+    # that many rows changed since (as autovacuum would, only sooner).
+    stale = await session.execute(
+        text("""
+        SELECT s.n_mod_since_analyze > 0.2 * greatest(c.reltuples, 0) + 1000
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.relid = 'products'::regclass
+        """)
+    )
+    if stale.scalar_one_or_none():
+        await session.execute(text("ANALYZE products"))
     # Fresh statistics for the rows just staged, or the planner takes the table for empty and
     # joins it row by row (a 20,000-row file then takes seconds instead of milliseconds). A
     # small sample is enough for that (the row count is what matters) and costs far less.
