@@ -21,6 +21,7 @@ from resolvers.context import Services
 from tests.support.catalog import build_catalog, execute, gid
 from tests.support.graphql import Account, GraphQLClient, SignUp
 from tests.support.imports import csv_bytes, errors, job, queue_import, upload_import
+from workers.imports.job import BATCH_ROWS
 
 Worker = Callable[[], Awaitable[int]]
 
@@ -200,6 +201,42 @@ async def test_whole_file_checks(
         (5, "price", "INVALID_PRICE"),
     ]
     assert result["summary"] == {"created": 1, "updated": 0, "unchanged": 0, "failed": 4}
+
+
+async def test_categories_across_batches(
+    staff: GraphQLClient, services: Services, categories: dict[str, int], run_worker: Worker
+) -> None:
+    # Categories are resolved batch by batch (each cell once per import): a cell seen in the
+    # first batch, in another case, by slug, and an unknown one, all past the first batch.
+    header = ["sku", "name", "price", "category"]
+    rows = [[f"K-{i}", f"Knob {i}", "1", "Audio > Headphones"] for i in range(BATCH_ROWS)]
+    rows += [
+        ["L-1", "Late", "1", "audio > HEADPHONES"],
+        ["L-2", "Later", "1", "audio"],
+        ["L-3", "Lost", "-1", "Audio > Speakers"],
+        ["L-4", "None", "1", ""],
+    ]
+    job_id = await queue_import(services, csv_bytes(rows, header=header), skip_rows=True)
+    await run_worker()
+    result = await job(staff, gid("Job", job_id))
+    last = BATCH_ROWS + 1
+    # A row's own errors come before the category's.
+    assert errors(result) == [
+        (last + 3, "price", "INVALID_PRICE"),
+        (last + 3, "category", "UNKNOWN_CATEGORY"),
+    ]
+    assert result["summary"] == {
+        "created": BATCH_ROWS + 3,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1,
+    }
+    found = await products(services)
+    assert {found[sku].category_id for sku in ("K-0", f"K-{BATCH_ROWS - 1}", "L-1")} == {
+        categories["headphones"]
+    }
+    assert found["L-2"].category_id == categories["audio"]
+    assert found["L-4"].category_id is None and "L-3" not in found
 
 
 async def test_same_names_get_numbered_slugs(

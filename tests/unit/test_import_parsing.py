@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from workers.exports.neutralise import neutralise
-from workers.imports.reader import FileProblem, RawRow, read_rows
+from workers.imports.reader import FileProblem, RawRow, count_rows, read_rows
 from workers.imports.rows import STAGING_COLUMNS, check_row
 
 
@@ -62,6 +62,28 @@ def test_file_problems(tmp_path: Path, content: bytes, code: str) -> None:
     with pytest.raises(FileProblem) as raised:
         rows_of(tmp_path / "f", content, max_rows=2)
     assert raised.value.code == code
+    # Counting (the import counts first) refuses the same files the same way.
+    with pytest.raises(FileProblem) as counted:
+        count_rows(tmp_path / "f", max_rows=2)
+    assert (counted.value.code, counted.value.row) == (code, raised.value.row)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"Price;SKU;Name\r\n1.5;A-1\r\n;;\r\n2;B-2;Bee\r\n\r\n3;C\r\n",
+        b'sku,description\r\nA,"one\r\ntwo"\r\n,\r\nB,x\r\nC,"y\n\nz"',
+    ],
+)
+def test_count_and_resume_agree_with_reading(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "f"
+    every = rows_of(path, content)
+    assert count_rows(path, max_rows=100) == len(every)
+    for after in range(1, every[-1].number + 1):
+        later = list(read_rows(path, max_rows=100, after=after))
+        assert [(r.number, r.cells) for r in later] == [
+            (r.number, r.cells) for r in every if r.number > after
+        ]
 
 
 def record(raw: dict[str, str]) -> dict[str, object]:

@@ -1,8 +1,10 @@
 """The IMPORT_PRODUCTS job: validate a file in checkpointed batches, then apply it at once.
 
-    read (workers.imports.reader) → check each row (rows) → stage batches (staging.stage)
-    → whole-file checks (staging.finalize) → counts → dry run: report │ ABORT with errors:
-    FAILED, nothing applied │ otherwise: apply in ONE transaction with the job's end.
+    count the rows (reader.count_rows) → read and check each row (reader, rows; in a
+    thread, batch n+1 while batch n is staged) → stage batches with their categories
+    resolved (staging.stage) → whole-file checks (staging.finalize) → dry run: counts,
+    report │ ABORT with errors: FAILED, nothing applied │ otherwise: apply in ONE
+    transaction with the job's end.
 
 Each batch of rows commits with its errors and the checkpoint (`row`: the last row staged,
 `staged`: how many), so a worker killed mid-file resumes on the next worker after the last
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -31,8 +34,8 @@ from db.jobs import JobError, JobKind
 from workers.events import publish_products_changed
 from workers.exports.neutralise import neutralise
 from workers.imports import staging
-from workers.imports.reader import FileProblem, RawRow, read_rows, spool
-from workers.imports.rows import CheckedRow, ErrorRow, check_row
+from workers.imports.reader import FileProblem, RawRow, count_rows, read_rows, spool
+from workers.imports.rows import CheckedRow, check_row
 from workers.jobs.runner import (
     TRANSIENT_ERRORS,
     JobFailed,
@@ -60,11 +63,12 @@ def import_params(*, dry_run: bool, skip_rows: bool, max_rows: int) -> dict[str,
 
 
 def _count_rows(path: Path, max_rows: int) -> int:
-    return sum(1 for _row in read_rows(path, max_rows=max_rows))
+    return count_rows(path, max_rows=max_rows)
 
 
-def _rows_after(path: Path, max_rows: int, done: int) -> Iterator[RawRow]:
-    return (row for row in read_rows(path, max_rows=max_rows) if row.number > done)
+def _check_batch(job_id: int, rows: Iterator[RawRow]) -> list[CheckedRow]:
+    """The next batch of checked rows (empty at the end of the file); runs in a thread."""
+    return [check_row(job_id, raw) for raw in itertools.islice(rows, BATCH_ROWS)]
 
 
 def _spool_target(directory: str) -> io.BufferedWriter:
@@ -122,13 +126,20 @@ async def _file_failed(run: JobRun, problem: FileProblem) -> None:
     await run.fail(problem.message, error_report_file_id=report)
 
 
-async def _stage_batch(run: JobRun, batch: list[CheckedRow], state: dict[str, Any]) -> None:
-    errors: list[ErrorRow] = [error for checked in batch for error in checked.errors]
+async def _stage_batch(
+    run: JobRun,
+    batch: list[CheckedRow],
+    state: dict[str, Any],
+    categories: dict[str, int | None],
+) -> dict[str, Any]:
+    """Stage a batch with its errors and the checkpoint after it, in one transaction; the
+    new checkpoint."""
     async with run.sessions() as session, session.begin():
-        await staging.stage(session, [checked.record for checked in batch])
+        errors = await staging.stage(session, batch, categories)
         await run.add_errors(errors, session=session)
         state = {**state, "row": batch[-1].record[1], "staged": state["staged"] + len(batch)}
         await run.save_checkpoint(state, session=session)
+    return state
 
 
 async def _resume_point(run: JobRun, path: Path, max_rows: int) -> dict[str, Any]:
@@ -151,19 +162,29 @@ async def _resume_point(run: JobRun, path: Path, max_rows: int) -> dict[str, Any
 
 
 async def _validate(run: JobRun, path: Path, max_rows: int, state: dict[str, Any]) -> None:
+    """Check the rows after the checkpoint and stage them, batch by batch. Reading and
+    checking (Python, in a thread) overlap with staging the previous batch (the database's
+    work): batch n+1 is checked while batch n is copied and committed."""
     total = state["total"]
-    batch: list[CheckedRow] = []
-    for raw in _rows_after(path, max_rows, state["row"]):
-        batch.append(check_row(run.job_id, raw))
-        if len(batch) >= BATCH_ROWS:
-            await _stage_batch(run, batch, state)
-            state = run.checkpoint or state
-            batch = []
-            await run.progress(state["staged"], total)
-            run.raise_if_cancelled()
-    if batch:
-        await _stage_batch(run, batch, state)
-    state = run.checkpoint or state
+    categories: dict[str, int | None] = {}
+    rows = read_rows(path, max_rows=max_rows, after=state["row"])
+    staging_task: asyncio.Task[dict[str, Any]] | None = None
+    try:
+        while batch := await asyncio.to_thread(_check_batch, run.job_id, rows):
+            if staging_task is not None:
+                state = await staging_task
+                staging_task = None
+                await run.progress(state["staged"], total)
+                run.raise_if_cancelled()
+            staging_task = asyncio.create_task(_stage_batch(run, batch, state, categories))
+        if staging_task is not None:
+            state = await staging_task
+            staging_task = None
+    finally:
+        if staging_task is not None:
+            # Reading failed (or the run is being cancelled) while a batch was being staged:
+            # let it end (committed with its checkpoint, or rolled back); never cut a COPY.
+            await asyncio.gather(staging_task, return_exceptions=True)
     async with run.sessions() as session, session.begin():
         await staging.finalize(session, run.job_id)
         await run.save_checkpoint({**state, "finalized": True}, session=session)
@@ -187,7 +208,11 @@ async def _forget(run: JobRun) -> None:
 
 async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
     async with run.sessions() as session:
-        counts = await staging.count(session, run.job_id)
+        # A dry run reports every count; otherwise apply() counts (under its lock).
+        if dry_run:
+            counts = await staging.count(session, run.job_id)
+        else:
+            counts = Summary(failed=await staging.failed_count(session, run.job_id))
     report = await _error_report(run) if counts.failed else None
     total = (run.checkpoint or {}).get("total")
     if dry_run or (counts.failed and on_error == "abort"):

@@ -121,8 +121,11 @@ def _is_blank(values: list[str]) -> bool:
     return not any(value.strip() for value in values)
 
 
-def _rows(values: Iterator[list[str]], max_rows: int) -> Iterator[RawRow]:
-    """Header, then product rows; blank rows are skipped (spreadsheets leave them)."""
+def _numbered(
+    values: Iterator[list[str]], max_rows: int
+) -> Iterator[tuple[int, list[str | None], list[str]]]:
+    """Header, then product rows (number, columns, cells); blank rows are skipped
+    (spreadsheets leave them)."""
     header = next(values, None)
     if header is None or _is_blank(header):
         raise FileProblem("NO_ROWS", "The file is empty: it needs a header row and products.")
@@ -136,9 +139,15 @@ def _rows(values: Iterator[list[str]], max_rows: int) -> Iterator[RawRow]:
             raise FileProblem(
                 "TOO_MANY_ROWS", f"The file has more than {max_rows} product rows.", row=number
             )
-        yield _row(number, columns, cells)
+        yield number, columns, cells
     if count == 0:
         raise FileProblem("NO_ROWS", "The file has a header but no product rows.")
+
+
+def _rows(values: Iterator[list[str]], max_rows: int, after: int) -> Iterator[RawRow]:
+    for number, columns, cells in _numbered(values, max_rows):
+        if number > after:
+            yield _row(number, columns, cells)
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -258,19 +267,31 @@ def _neither() -> FileProblem:
     )
 
 
-def read_rows(path: Path, *, max_rows: int) -> Iterator[RawRow]:
-    """The product rows of the file at `path`, streamed; raises FileProblem (see the module)."""
+def read_rows(path: Path, *, max_rows: int, after: int = 1) -> Iterator[RawRow]:
+    """The product rows of the file at `path` numbered above `after`, streamed; raises
+    FileProblem (see the module), for the rows skipped too."""
+    return _rows(_values(path), max_rows, after)
+
+
+def count_rows(path: Path, *, max_rows: int) -> int:
+    """How many product rows `read_rows` gives, with the same FileProblems, without building
+    the rows (the import counts first, for its progress)."""
+    return sum(1 for _row in _numbered(_values(path), max_rows))
+
+
+def _values(path: Path) -> Iterator[list[str]]:
+    """The file's records as lists of cells, CSV or XLSX; raises FileProblem."""
     with path.open("rb") as stream:
         start = stream.read(4096)
     if start.startswith(_ZIP_MAGIC):
-        return _rows(_xlsx_values(path), max_rows)
+        return _xlsx_values(path)
     if b"\x00" in start:
         raise _neither()
     try:
         codecs.getincrementaldecoder("utf-8")().decode(start, final=False)
     except UnicodeDecodeError:
         raise _not_utf8(None) from None
-    return _rows(_csv_values(path), max_rows)
+    return _csv_values(path)
 
 
 async def spool(chunks: AsyncIterator[bytes], target: IO[bytes]) -> int:

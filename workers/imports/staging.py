@@ -2,10 +2,12 @@
 
 1. `stage` COPYs a batch of checked rows into `import_rows` (the caller's transaction also
    holds the batch's errors and the checkpoint).
-2. `finalize` decides, set-based, what one row cannot: the category (a slug, or a path of
-   names from the root, any case), SKUs appearing twice in the file, a new product without a
-   name or a price, a price given without its currency (or the reverse) against the product's
-   other value. It records those errors and marks the rows invalid.
+   Each batch's category cells are resolved first (a slug, or a path of names from the root,
+   any case; remembered from batch to batch), so the rows are staged with their category.
+2. `finalize` decides, set-based, what one row cannot: SKUs appearing twice in the file, a
+   new product without a name or a price, a price given without its currency (or the
+   reverse) against the product's other value. It records those errors and marks the rows
+   invalid.
 3. `count` classifies the valid rows against the catalog: created, updated, unchanged (every
    value the row gives equals the product's).
 4. `apply` changes the catalog in the caller's transaction, under a transaction-level advisory
@@ -27,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.catalog_rules import CURRENCY_DECIMALS, PRODUCT_SLUG_LENGTH, price_in_currency_problem
 from db.slugs import slug_candidates
-from workers.imports.rows import STAGING_COLUMNS, ErrorRow
+from workers.imports.rows import STAGING_COLUMNS, CheckedRow, ErrorRow
 from workers.jobs.runner import Summary
 
 # pg_advisory_xact_lock key of the import's apply step ("imports").
@@ -63,12 +65,47 @@ async def _raw(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def stage(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -> None:
+_SKU = STAGING_COLUMNS.index("sku")
+_VALID = STAGING_COLUMNS.index("valid")
+_CATEGORY = STAGING_COLUMNS.index("category")
+_CATEGORY_ID = STAGING_COLUMNS.index("category_id")
+
+
+async def stage(
+    session: AsyncSession, batch: Sequence[CheckedRow], categories: dict[str, int | None]
+) -> list[ErrorRow]:
+    """COPY a batch of checked rows into `import_rows`, their category cells resolved first
+    (`categories` remembers the cells resolved by earlier batches: a file names few
+    categories, on many rows). Returns the batch's errors, by row: each row's own, then
+    UNKNOWN_CATEGORY for a category that does not resolve (the row is then invalid)."""
+    unresolved = {
+        checked.record[_CATEGORY]
+        for checked in batch
+        if checked.record[_CATEGORY] and checked.record[_SKU] is not None
+    }.difference(categories)
+    if unresolved:
+        categories.update(await resolve_categories(session, sorted(unresolved)))
+    records: list[tuple[Any, ...]] = []
+    errors: list[ErrorRow] = []
+    for checked in batch:
+        record = checked.record
+        errors += checked.errors
+        cell = record[_CATEGORY]
+        if cell and record[_SKU] is not None:
+            category_id = categories[cell]
+            if category_id is None:
+                errors.append((record[1], "category", UNKNOWN_CATEGORY, UNKNOWN_CATEGORY_MESSAGE))
+            values = list(record)
+            values[_VALID] = record[_VALID] and category_id is not None
+            values[_CATEGORY_ID] = category_id
+            record = tuple(values)
+        records.append(record)
     if records:
         driver = await _raw(session)
         await driver.copy_records_to_table(
             "import_rows", records=records, columns=list(STAGING_COLUMNS)
         )
+    return errors
 
 
 async def forget_after(session: AsyncSession, job_id: int, row: int) -> None:
@@ -105,46 +142,57 @@ _CATEGORY_PATHS = """
 """
 
 
+UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
+UNKNOWN_CATEGORY_MESSAGE = (
+    'No category has this slug, or this path of names from the root (e.g. "Audio > Headphones").'
+)
+
+
+async def resolve_categories(session: AsyncSession, cells: Sequence[str]) -> dict[str, int | None]:
+    """The category of each (non-empty) staged category cell: the category with this slug,
+    else the one whose path of names from the root is the cell (any case); None if none, or
+    several."""
+    if not cells:
+        return {}
+    result = await session.execute(
+        text(
+            f"""
+        WITH paths AS ({_CATEGORY_PATHS})
+        SELECT k.category, coalesce(
+            (SELECT id FROM paths WHERE slug = k.category),
+            (SELECT min(id) FROM paths WHERE full_path = lower(k.category) HAVING count(*) = 1)
+        )
+        FROM unnest(CAST(:cells AS text[])) AS k(category)
+        """  # noqa: S608 (constant fragments; values are bound)
+        ),
+        {"cells": list(cells)},
+    )
+    return {cell: category_id for cell, category_id in result.all()}
+
+
 async def finalize(session: AsyncSession, job_id: int) -> None:
     """Whole-file and catalog checks (see the module); errors recorded, rows marked invalid."""
     params = {"job": job_id}
-    # Fresh statistics for the rows just staged, or the planner takes the table for empty and
-    # joins it row by row (a 20,000-row file then takes seconds instead of milliseconds).
-    await session.execute(text("ANALYZE import_rows"))
-    await session.execute(
-        text(
-            f"""
-        WITH paths AS ({_CATEGORY_PATHS}),
-        keys AS (
-            SELECT DISTINCT category FROM import_rows
-            WHERE job_id = :job AND category <> '' AND sku IS NOT NULL
-        ),
-        found AS MATERIALIZED (
-            SELECT k.category, coalesce(
-                (SELECT id FROM paths WHERE slug = k.category),
-                (SELECT min(id) FROM paths WHERE full_path = lower(k.category)
-                 HAVING count(*) = 1)
-            ) AS id
-            FROM keys k
-        )
-        UPDATE import_rows r SET category_id = found.id
-        FROM found WHERE r.job_id = :job AND r.category = found.category
-        """  # noqa: S608 (constant fragments; values are bound)
-        ),
-        params,
-    )
-    await session.execute(
+    # The statements below and apply's join the products: statistics far behind the table
+    # (an import into a catalog that was empty at its last ANALYZE, before autovacuum came
+    # round) make the planner scan it once per staged row, for minutes. Analyzed here when
+    # that many rows changed since (as autovacuum would, only sooner).
+    stale = await session.execute(
         text("""
-        INSERT INTO job_errors (job_id, "row", "column", code, message)
-        SELECT :job, "row", 'category', 'UNKNOWN_CATEGORY',
-               'No category has this slug, or this path of names from the root '
-               || '(e.g. "Audio > Headphones").'
-        FROM import_rows
-        WHERE job_id = :job AND category <> '' AND category_id IS NULL AND sku IS NOT NULL
-        ORDER BY "row"
-        """),
-        params,
+        SELECT s.n_mod_since_analyze > 0.2 * greatest(c.reltuples, 0) + 1000
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.relid = 'products'::regclass
+        """)
     )
+    if stale.scalar_one_or_none():
+        await session.execute(text("ANALYZE products"))
+    # Fresh statistics for the rows just staged, or the planner takes the table for empty and
+    # joins it row by row (a 20,000-row file then takes seconds instead of milliseconds). A
+    # small sample is enough for that (the row count is what matters) and costs far less.
+    await session.execute(text("SET LOCAL default_statistics_target = 10"))
+    # SKIP_LOCKED: never wait for an autovacuum of the table (it is cancelled only after
+    # deadlock_timeout, a second); the sizes the planner reads from the table do then.
+    await session.execute(text("ANALYZE (SKIP_LOCKED) import_rows"))
     await session.execute(
         text("""
         WITH rows AS (
@@ -209,6 +257,15 @@ async def finalize(session: AsyncSession, job_id: int) -> None:
         """),
         params,
     )
+
+
+async def failed_count(session: AsyncSession, job_id: int) -> int:
+    """How many staged rows are invalid (have errors)."""
+    result = await session.execute(
+        text("SELECT count(*) FROM import_rows WHERE job_id = :job AND NOT valid"),
+        {"job": job_id},
+    )
+    return int(result.scalar_one())
 
 
 async def count(session: AsyncSession, job_id: int) -> Summary:
@@ -276,7 +333,6 @@ async def _assign_slugs(session: AsyncSession, job_id: int) -> None:
         assigned.update(chosen)
         rows += group_rows
         slugs += chosen
-    await session.execute(text("UPDATE import_new SET slug = slug_base"))
     if rows:
         await session.execute(
             text("""
@@ -333,7 +389,7 @@ async def apply(session: AsyncSession, job_id: int) -> tuple[Summary, list[int]]
         text("""
         CREATE TEMP TABLE import_new ON COMMIT DROP AS
         SELECT r."row", r.slug_base, count(*) OVER (PARTITION BY r.slug_base) AS group_size,
-               NULL::varchar(220) AS slug
+               r.slug_base AS slug
         FROM import_rows r
         WHERE r.job_id = :job AND r.valid
           AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = r.sku)
@@ -352,25 +408,21 @@ async def apply(session: AsyncSession, job_id: int) -> tuple[Summary, list[int]]
     if incomplete.scalar_one():
         raise CatalogChanged("a product the file updates was deleted during the import")
     await _assign_slugs(session, job_id)
-    await session.execute(
-        text("""
-        INSERT INTO products (sku, name, slug, description, price, currency, stock, status,
-                              category_id, attributes, images)
-        SELECT r.sku, r.name, n.slug, coalesce(r.description, ''), r.price,
-               coalesce(r.currency, 'USD'), coalesce(r.stock, 0),
-               coalesce(r.status, 'draft'), r.category_id, coalesce(r.attributes, '{}'),
-               coalesce(r.images, '[]')
-        FROM import_new n JOIN import_rows r ON r.job_id = :job AND r."row" = n."row"
-        ORDER BY n."row"
-        """),
-        params,
-    )
     new_published = (
         await session.execute(
             text("""
-            SELECT p.id FROM import_new n
-            JOIN import_rows r ON r.job_id = :job AND r."row" = n."row"
-            JOIN products p ON p.sku = r.sku WHERE p.status = 'published'
+            WITH created AS (
+                INSERT INTO products (sku, name, slug, description, price, currency, stock,
+                                      status, category_id, attributes, images)
+                SELECT r.sku, r.name, n.slug, coalesce(r.description, ''), r.price,
+                       coalesce(r.currency, 'USD'), coalesce(r.stock, 0),
+                       coalesce(r.status, 'draft'), r.category_id, coalesce(r.attributes, '{}'),
+                       coalesce(r.images, '[]')
+                FROM import_new n JOIN import_rows r ON r.job_id = :job AND r."row" = n."row"
+                ORDER BY n."row"
+                RETURNING id, status
+            )
+            SELECT id FROM created WHERE status = 'published'
             """),
             params,
         )
