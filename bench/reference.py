@@ -34,7 +34,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
-from bench.queries import DETAIL, FLAT
+from bench.queries import DETAIL, FILTERED, FLAT
 from db.session import libpq_url
 
 Scope = MutableMapping[str, Any]
@@ -181,6 +181,33 @@ SELECT json_build_object('data', json_build_object('products', json_build_object
 )))::text
 """
 
+# `filtered`: the API's filter (price within bounds, in stock, rated at least 4) and its sort
+# (rating_average DESC, then id DESC) on the (status, rating_average, id) index; the average is
+# written as Python writes the float of a numeric(3,2) (4.5, 4.0).
+FILTERED_PAGE = 20
+
+FILTERED_SQL = r"""
+SELECT json_build_object('data', json_build_object('products', json_build_object(
+  'edges', coalesce((
+    SELECT json_agg(json_build_object('node', json_build_object(
+      'id', translate(encode(convert_to('Product:' || s.id, 'UTF8'), 'base64'), E'+/\n', '-_'),
+      'name', s.name,
+      'rating', json_build_object(
+        'average',
+          (CASE WHEN s.avg_text LIKE '%.%' THEN s.avg_text ELSE s.avg_text || '.0' END)::json,
+        'count', s.rating_count)
+    )) ORDER BY s.rating_average DESC, s.id DESC)
+    FROM (SELECT id, name, rating_average, rating_count,
+                 rtrim(rtrim(rating_average::text, '0'), '.') AS avg_text
+          FROM products
+          WHERE status = 'published' AND price >= 10 AND price <= 500 AND stock > 0
+            AND rating_count > 0 AND rating_average >= 4
+          ORDER BY rating_average DESC, id DESC
+          LIMIT 20) AS s  -- FILTERED_PAGE
+  ), '[]'::json)
+)))::text
+"""
+
 asyncpg_dsn = libpq_url
 
 
@@ -278,6 +305,8 @@ def statement_for(body: bytes) -> tuple[str, tuple[Any, ...]]:
         return DETAIL_SQL, (slug,)
     if document == FLAT:
         return FLAT_SQL, ()
+    if document == FILTERED:
+        return FILTERED_SQL, ()
     after = parse_after(variables)
     created, key = after if after is not None else (None, None)
     return LISTING_SQL, (created, key, PAGE_SIZE)

@@ -196,7 +196,7 @@ async def api_answers(
     return answers
 
 
-@pytest.mark.parametrize("name", ["detail", "flat"])
+@pytest.mark.parametrize("name", ["detail", "flat", "filtered"])
 async def test_detail_and_flat_answers_equal_the_apis(
     client: httpx.AsyncClient, scratch_url: str, servers: Servers, tmp_path: Path, name: str
 ) -> None:
@@ -213,3 +213,9 @@ async def test_detail_and_flat_answers_equal_the_apis(
         product = ours["data"]["product"]
         assert product["reviews"]["edges"], "the scratch data gives the product reviews"
         assert product["category"]["ancestors"], "and a category below another"
+    if name == "filtered":
+        edges = ours["data"]["products"]["edges"]
+        assert len(edges) >= 2, "the scratch data has rated products within the filter"
+        averages = [edge["node"]["rating"]["average"] for edge in edges]
+        assert averages == sorted(averages, reverse=True)
+        assert min(averages) >= 4
