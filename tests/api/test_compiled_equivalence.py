@@ -382,19 +382,7 @@ class Generator:
         return "(" + ", ".join(arguments) + ")"
 
     def categories(self, depth: int = 1) -> str:
-        parts: list[str] = []
-        for part in self.pick(["totalCount", "pageInfo", "edges", "__typename"]):
-            if part == "pageInfo":
-                info = self.pick(
-                    ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"]
-                )
-                parts.append(self.field("pageInfo", "{ " + " ".join(info) + " }"))
-            elif part == "edges":
-                edge = [f"node {self.category(depth)}"] + (["cursor"] if self.chance(0.5) else [])
-                parts.append(self.field("edges", "{ " + " ".join(edge) + " }"))
-            else:
-                parts.append(self.field(part))
-        return "{ " + " ".join(parts) + " }"
+        return self.connection("Category", depth)
 
     def connection(self, type_name: str, depth: int) -> str:
         parts: list[str] = []
@@ -405,8 +393,10 @@ class Generator:
                 )
                 parts.append(self.field("pageInfo", "{ " + " ".join(info) + " }"))
             elif part == "edges":
-                node = self.product(depth) if type_name == "Product" else self.review(depth)
-                edge = [f"node {node}"] + (["cursor"] if self.chance(0.4) else [])
+                node = {"Product": self.product, "Review": self.review, "Category": self.category}
+                cursor_chance = 0.5 if type_name == "Category" else 0.4
+                edge = [f"node {node[type_name](depth)}"]
+                edge += ["cursor"] if self.chance(cursor_chance) else []
                 parts.append(self.field("edges", "{ " + " ".join(edge) + " }"))
             else:
                 parts.append(self.field(part))
