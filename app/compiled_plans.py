@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ import strawberry
 from strawberry.types import ExecutionResult
 
 from app.graphql_params import GraphQLParams
+from db.lru import LRU
 from resolvers.compiler import Role, Statement, run
 from resolvers.context import Context
 from resolvers.errors import ApiError
@@ -94,17 +94,13 @@ class CompiledPlans:
         self.max_cost = max_cost
         self.deadline_seconds = deadline_seconds
         self.rate_limiter = rate_limiter
-        self.max_plans = max_plans
-        self._plans: OrderedDict[PlanKey, Plan] = OrderedDict()
+        self._plans: LRU[PlanKey, Plan] = LRU(max_plans)
 
     def __len__(self) -> int:
         return len(self._plans)
 
     def get(self, key: PlanKey) -> Plan | None:
-        plan = self._plans.get(key)
-        if plan is not None:
-            self._plans.move_to_end(key)
-        return plan
+        return self._plans.get(key)
 
     def remember(self, key: PlanKey, context: Context, result: ExecutionResult) -> None:
         """Keep the plan of a request the compiler answered on the normal path, with no error
@@ -115,10 +111,7 @@ class CompiledPlans:
         cost = (result.extensions or {}).get("cost", {}).get("requested")
         if not isinstance(cost, int) or cost > self.max_cost:
             return
-        self._plans[key] = Plan(statement, cost)
-        self._plans.move_to_end(key)
-        while len(self._plans) > self.max_plans:
-            self._plans.popitem(last=False)
+        self._plans.put(key, Plan(statement, cost))
 
     async def answer(
         self, schema: strawberry.Schema, key: PlanKey, plan: Plan, context: Context
@@ -140,7 +133,7 @@ class CompiledPlans:
             return self._refusal(schema, error, extensions, context)
         except Exception:  # a compiler bug must not fail the request: the executor answers
             logger.exception("the compiled statement failed; the executor answers")
-            self._plans.pop(key, None)
+            self._plans.pop(key)
             context.answered_by = None
             return None
         context.answered_by = "compiled"

@@ -8,7 +8,6 @@ query at all. What it has not found it asks again, so a new registration counts 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import String, any_, bindparam, select
@@ -16,37 +15,18 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from app.document_manifests import Document
 from db.documents import TrustedDocument
+from db.lru import LRU
 from db.session import SessionFactory
 
 CACHE_ENTRIES = 10_000
 INSERT_BATCH = 1000  # rows per INSERT: well under PostgreSQL's limit of parameters
 
 
-class _Found:
-    """A bounded least-recently-used map of what was found."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[str, str] = OrderedDict()
-
-    def get(self, key: str) -> str | None:
-        value = self.entries.get(key)
-        if value is not None:
-            self.entries.move_to_end(key)
-        return value
-
-    def put(self, key: str, value: str) -> None:
-        self.entries[key] = value
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-
-
 class TrustedDocuments:
     def __init__(self, readers: SessionFactory, cache_entries: int = CACHE_ENTRIES) -> None:
         self.readers = readers
-        self.bodies = _Found(cache_entries)  # id → body
-        self.texts = _Found(cache_entries)  # sha256 of a registered body → its id
+        self.bodies = LRU[str, str](cache_entries)  # id → body
+        self.texts = LRU[str, str](cache_entries)  # sha256 of a registered body → its id
 
     async def body_of(self, document_id: str) -> str | None:
         """The registered document a client named by its id, or None."""

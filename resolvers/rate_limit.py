@@ -16,11 +16,12 @@ import hashlib
 import logging
 import math
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
+
+from db.lru import LRU
 
 logger = logging.getLogger("catalog.rate_limit")
 
@@ -64,17 +65,14 @@ class _LocalBuckets:
     """The same buckets in this process's memory, the least recently used dropped first."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self.buckets: LRU[str, tuple[float, float]] = LRU(size)
 
     def take(self, key: str, capacity: float, rate: float, cost: float) -> float | None:
         now = time.monotonic()
-        tokens, at = self.buckets.pop(key, (capacity, now))
+        tokens, at = self.buckets.pop(key) or (capacity, now)
         tokens = min(capacity, tokens + max(0.0, now - at) * rate)
         wait = None if tokens >= cost else (cost - tokens) / rate
-        self.buckets[key] = (tokens if wait is not None else tokens - cost, now)
-        if len(self.buckets) > self.size:
-            self.buckets.popitem(last=False)
+        self.buckets.put(key, (tokens if wait is not None else tokens - cost, now))
         return wait
 
 

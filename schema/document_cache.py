@@ -12,7 +12,6 @@ validation rule are stored, so a hostile document is never kept.
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -20,6 +19,8 @@ from graphql import DocumentNode
 from graphql.language.parser import Parser, nested_too_deeply_error
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ParseOptions
+
+from db.lru import LRU
 
 TOKEN_BYTES = 640  # the most measured (a run of fields: 616), rounded up
 ENTRY_BYTES = 400  # the entry, its key in the dict, the set of schemas
@@ -37,34 +38,30 @@ class DocumentCache:
     """An LRU of documents by text whose total weight stays within `budget` bytes."""
 
     def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.bytes = 0
-        self._entries: OrderedDict[str, CachedDocument] = OrderedDict()
+        self._entries: LRU[str, CachedDocument] = LRU(budget, weigh=_weight_of)
+
+    @property
+    def budget(self) -> int:
+        return self._entries.capacity
+
+    @property
+    def bytes(self) -> int:
+        return self._entries.weight
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, text: str) -> CachedDocument | None:
-        entry = self._entries.get(text)
-        if entry is not None:
-            self._entries.move_to_end(text)
-        return entry
+        return self._entries.get(text)
 
     def add(self, text: str, document: DocumentNode, tokens: int) -> CachedDocument | None:
         """Keep `document` (parsed from `text`, `tokens` long); None if it alone is too big."""
-        weight = sys.getsizeof(text) + tokens * TOKEN_BYTES + ENTRY_BYTES
-        if weight > self.budget:
-            return None
-        previous = self._entries.pop(text, None)
-        if previous is not None:
-            self.bytes -= previous.weight
-        while self._entries and self.bytes + weight > self.budget:
-            _, evicted = self._entries.popitem(last=False)
-            self.bytes -= evicted.weight
-        entry = CachedDocument(document, weight)
-        self._entries[text] = entry
-        self.bytes += weight
-        return entry
+        entry = CachedDocument(document, sys.getsizeof(text) + tokens * TOKEN_BYTES + ENTRY_BYTES)
+        return entry if self._entries.put(text, entry) else None
+
+
+def _weight_of(entry: CachedDocument) -> int:
+    return entry.weight
 
 
 def parse_counting_tokens(query: str, options: ParseOptions) -> tuple[DocumentNode, int]:

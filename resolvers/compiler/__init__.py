@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from db.lru import LRU
 from db.session import SessionFactory
 from db.users import User
 from resolvers.compiler.build import Statement
@@ -56,8 +56,7 @@ def role_of(viewer: Viewer) -> Role | None:
 
 class QueryCompiler:
     def __init__(self, max_plans: int = 1000) -> None:
-        self.max_plans = max_plans
-        self._plans: OrderedDict[tuple[Any, ...], Statement | None] = OrderedDict()
+        self._plans: LRU[tuple[Any, ...], Statement | None] = LRU(max_plans)
 
     def __len__(self) -> int:
         return len(self._plans)
@@ -81,13 +80,10 @@ class QueryCompiler:
             return None
         key = (query, operation_name, role, shown)
         if key in self._plans:
-            self._plans.move_to_end(key)
-            return self._plans[key]
+            return self._plans.get(key)
         statement = self._compile(schema, document, operation_name, variables, role)
         if len(shown) <= MAX_CACHED_VARIABLES:
-            self._plans[key] = statement
-            while len(self._plans) > self.max_plans:
-                self._plans.popitem(last=False)
+            self._plans.put(key, statement)
         return statement
 
     def _compile(

@@ -9,10 +9,10 @@ Each method runs without awaiting anything, so each is atomic on the event loop.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from db.lru import LRU
 from resolvers.users.throttle_rules import (
     ALLOWED,
     KNOWN_ADDRESS_SECONDS,
@@ -36,37 +36,37 @@ class LocalCounters:
     def __init__(
         self, max_entries: int = MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._entries: OrderedDict[str, _Count] = OrderedDict()
-        self._max_entries = max_entries
+        self._entries: LRU[str, _Count] = LRU(max_entries)
         self._clock = clock
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def _count(self, key: str) -> int:
-        entry = self._entries.get(key)
+        entry = self._entries.peek(key)
         if entry is None:
             return 0
         if entry.expires_at <= self._clock():
-            del self._entries[key]
+            self._entries.pop(key)
             return 0
         return entry.value
 
     def _refused(self, key: str) -> Decision:
-        return Decision(False, max(self._entries[key].expires_at - self._clock(), 0.0))
+        entry = self._entries.peek(key)
+        expires_at = self._clock() if entry is None else entry.expires_at
+        return Decision(False, max(expires_at - self._clock(), 0.0))
 
     def _set(self, key: str, value: int, ttl_seconds: float) -> None:
-        self._entries[key] = _Count(value, self._clock() + ttl_seconds)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+        self._entries.put(key, _Count(value, self._clock() + ttl_seconds))
 
     def _increment(self, key: str, window_seconds: int) -> None:
         self._set(key, self._count(key) + 1, window_seconds)
 
     def _decrement(self, key: str) -> None:
         if (count := self._count(key)) > 0:
-            self._entries[key].value = count - 1
+            entry = self._entries.peek(key)
+            if entry is not None:
+                entry.value = count - 1
 
     @staticmethod
     def _known_key(keys: SignInKeys) -> str:
@@ -94,7 +94,7 @@ class LocalCounters:
         return ALLOWED
 
     async def signed_in(self, keys: SignInKeys) -> None:
-        self._entries.pop(keys.pair, None)
+        self._entries.pop(keys.pair)
         self._decrement(keys.account)
         self._decrement(keys.address)
         self._set(self._known_key(keys), 1, KNOWN_ADDRESS_SECONDS)

@@ -357,9 +357,11 @@ async def test_a_failing_statement_drops_its_plan_and_the_executor_answers(
     ) as http:
         first = await post(http, COSTS_10)
         plans = app_of(http).state.graphql.plans
-        [(key, plan)] = list(plans._plans.items())
+        [key] = list(plans._plans)
+        plan = plans.get(key)
+        assert plan is not None
         broken = type(plan.statement)(sql="SELECT no_such_column", params=[], viewer_index=None)
-        plans._plans[key] = type(plan)(broken, plan.cost)
+        plans._plans.put(key, type(plan)(broken, plan.cost))
         with caplog.at_level(logging.ERROR, "catalog.compiler"):
             fallback = await post(http, COSTS_10)
         after = await post(http, COSTS_10)
