@@ -60,8 +60,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.balancer import STARTUP_FAILURE, serve_balanced
+
     settings = with_services(get_settings())
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.asgi:create",
         factory=True,
         host=args.host,
@@ -75,8 +77,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
-    del settings
-    return 0
+    if config.workers > 1:
+        from app.logs import configure_logging
+
+        # One process accepts and deals connections out in turn (app/balancer.py).
+        configure_logging(settings.log_level)
+        return serve_balanced(config)
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

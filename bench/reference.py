@@ -18,8 +18,9 @@ Same rules as the API: only published products and approved reviews. Global ids 
 API's (`urlsafe_b64encode("Product:<id>")`, padded), as do cursors (unpadded urlsafe base64 of
 the JSON `[created_at, id]`), so the bytes on the wire are comparable. `variables.after` pages.
 
-Served with `uvicorn bench.reference:app --workers N`; reads DATABASE_URL from the environment
-(SQLAlchemy-style `postgresql+asyncpg://` URLs are accepted). `GET /readyz` checks PostgreSQL.
+Served by bench/run.py behind app/balancer.py, as `catalog serve` serves the API; reads
+DATABASE_URL from the environment (SQLAlchemy-style `postgresql+asyncpg://` URLs are accepted).
+`GET /readyz` checks PostgreSQL.
 """
 
 from __future__ import annotations

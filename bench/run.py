@@ -196,25 +196,23 @@ def api_server(servers: dataset.Servers, workers: int, log_dir: Path) -> Server:
     return Server("api", command, port=port, env=env, log_dir=log_dir, cwd=PROJECT_ROOT)
 
 
+REFERENCE_SERVE = """
+import sys, uvicorn
+from app.balancer import serve_balanced
+port, workers = int(sys.argv[1]), int(sys.argv[2])
+sys.exit(serve_balanced(uvicorn.Config(
+    "bench.reference:app", host="127.0.0.1", port=port, workers=workers,
+    log_level="warning", access_log=False, server_header=False,
+)))
+"""
+
+
 def reference_server(servers: dataset.Servers, workers: int, log_dir: Path) -> Server:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": servers.bench_url}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.reference:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--no-server-header",
-    ]
+    # Served as `catalog serve` serves the API: workers behind the same dealer of connections
+    # (app/balancer.py), so the two differ only in the application.
+    command = [sys.executable, "-c", REFERENCE_SERVE, str(port), str(workers)]
     return Server("reference", command, port=port, env=env, log_dir=log_dir, cwd=PROJECT_ROOT)
 
 
@@ -541,7 +539,8 @@ def facts(
         ),
         "Servers": (
             f"`catalog serve --workers {options.workers}` (ENVIRONMENT=production) and "
-            f"`uvicorn bench.reference:app --workers {options.workers}`, run one after the other"
+            f"`bench.reference:app` behind app/balancer.py with {options.workers} workers, "
+            "run one after the other"
         ),
         "Dataset": f"{seeded}: "
         + ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items()),

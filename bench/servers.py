@@ -1,7 +1,7 @@
 """The servers under test, run as subprocesses the production way, and their memory.
 
 Each server runs in its own session (process group), so a terminal's Ctrl-C reaches only the
-harness, which then stops the servers itself: SIGINT to the uvicorn master (a graceful stop of
+harness, which then stops the servers itself: SIGINT to the supervisor (a graceful stop of
 its workers), then SIGKILL to the whole group if it lingers. Output goes to a log file whose
 tail is shown when a server fails to come up.
 """
