@@ -1,6 +1,6 @@
 """placeOrder: turn the customer's cart into an order, in one transaction, never overselling.
 
-The steps, all in one transaction, in four statements besides BEGIN and COMMIT:
+The steps, all in one transaction: BEGIN, then four round trips, the last of which commits:
 1. Lock the cart (resolvers.orders.cart.lock_cart): one checkout per customer at a time.
 2. In one statement: read the cart's lines by deleting them, and claim the idempotency key
    (INSERT … ON CONFLICT on (customer, key)), which also takes the order's number when the
@@ -13,13 +13,14 @@ The steps, all in one transaction, in four statements besides BEGIN and COMMIT:
 4. In one statement: the order with those lines, its first event, the key's order, and the
    confirmation email in the outbox. (The cart was emptied in step 2 by the DELETE …
    RETURNING that read it; a refusal rolls that back with everything else.)
-5. Last statement before COMMIT: allocate every line at once (`allocate`), locking the
-   product rows in id order, so two orders can never deadlock each other, and taking
-   `stock - n` only where `stock >= n`, the product is still published and still matches the
-   snapshot. A hot product's row lock is thus held for one statement and the COMMIT, not for
-   the whole checkout. A line that is not allocated rolls everything back: it is refused
-   from a fresh read, or, if only the snapshot went stale (a price changed meanwhile), the
-   checkout starts again.
+5. Sent with the COMMIT in one message (db.allocation): allocate every line of the order
+   (the `allocate_order` function), locking the product rows in id order, so two orders can
+   never deadlock each other, and taking `stock - n` only where `stock >= n`, the product is
+   still published and still matches the snapshot. A hot product's row lock is thus held for
+   the allocation and the commit, inside PostgreSQL, not for the whole checkout nor for the
+   application's turn to send COMMIT. A line that is not allocated rolls everything back: it
+   is refused (the function says which line and why), or, if only the snapshot went stale (a
+   price changed meanwhile), the checkout starts again.
 After the commit: queue the email and announce the stock changes, in one Redis round trip
 (resolvers.orders.announce).
 """
@@ -33,10 +34,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.catalog import Product, ProductStatus
+from db.allocation import Refusal, Shortfall, allocate_and_commit
+from db.catalog import ProductStatus
 from db.orders import IDEMPOTENCY_KEY_LIFETIME, Order, OrderStatus
 from db.users import User
 from resolvers.context import Config, Context
@@ -117,27 +119,6 @@ WRITE_ORDER = """
     )
     SELECT o.id, o.status, o.placed_at, o.updated_at, m.id AS email_id FROM o, m
 """
-# Step 5, last before COMMIT. One statement: the CTE locks the rows in product id order
-# (LockRows sits above the Sort), and the UPDATE only reaches rows the CTE has already locked,
-# so locks are always taken in id order. Under READ COMMITTED the UPDATE re-checks its WHERE on
-# the newest row version. NO KEY UPDATE, the lock an UPDATE of stock takes: FOR UPDATE would
-# conflict with the KEY SHARE locks that the order_lines foreign key already took on these
-# rows, and deadlock.
-ALLOCATE = """
-    WITH wanted AS (
-        SELECT * FROM unnest(
-            $1::bigint[], $2::integer[], $3::text[], $4::text[], $5::numeric[], $6::text[]
-        ) AS w(id, quantity, sku, name, price, currency)
-    ), locked AS (
-        SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
-    )
-    UPDATE products AS p SET stock = p.stock - w.quantity
-    FROM wanted AS w
-    WHERE p.id = w.id AND p.id IN (SELECT id FROM locked)
-      AND p.stock >= w.quantity AND p.status = 'published'
-      AND p.sku = w.sku AND p.name = w.name AND p.price = w.price AND p.currency = w.currency
-    RETURNING p.id
-"""
 # A price (or name) changed between the snapshot read and the allocation: start again.
 SNAPSHOT_ATTEMPTS = 3
 
@@ -184,42 +165,18 @@ def _state(row: Row[Any]) -> ProductState:
     )
 
 
-async def allocate(transaction: AsyncSession | AsyncConnection, lines: list[Allocated]) -> bool:
-    """Take every line's quantity off the shelf, or none (the caller then rolls back)."""
-    if isinstance(transaction, AsyncSession):
-        transaction = await transaction.connection()
-    taken = await _rows(
-        transaction,
-        ALLOCATE,
-        [line.product_id for line in lines],
-        [line.quantity for line in lines],
-        [line.sku for line in lines],
-        [line.name for line in lines],
-        [line.price for line in lines],
-        [line.currency for line in lines],
+def _unavailable(name: str | None, index: int) -> UserError:
+    shown = f'"{name}"' if name is not None else "A product"
+    message = f"{shown} in your cart is no longer available."
+    return user_error(ErrorCode.PRODUCT_UNAVAILABLE, message, f"cart.lines.{index}")
+
+
+def _short(stock: int, name: str, sku: str, quantity: int, index: int) -> UserError:
+    return user_error(
+        ErrorCode.INSUFFICIENT_STOCK,
+        f'Only {stock} of "{name}" ({sku}) left; {quantity} in your cart.',
+        f"cart.lines.{index}",
     )
-    return len(taken) == len(lines)
-
-
-async def _fresh_snapshot(
-    session: AsyncSession, lines: list[tuple[int, int, int]]
-) -> tuple[list[Allocated], UserError | None]:
-    """The products as now committed (no lock): see `_snapshot`."""
-    ids = [product_id for _, product_id, _ in lines]
-    statement = select(
-        Product.id,
-        Product.sku,
-        Product.name,
-        Product.price,
-        Product.currency,
-        Product.status,
-        Product.stock,
-    ).where(Product.id.in_(ids))
-    products = {
-        row.id: ProductState(row.sku, row.name, row.price, row.currency, row.status, row.stock)
-        for row in await session.execute(statement)
-    }
-    return _snapshot(lines, products)
 
 
 def _snapshot(
@@ -229,24 +186,31 @@ def _snapshot(
     allocated: list[Allocated] = []
     for index, (_, product_id, quantity) in enumerate(lines):
         product = products.get(product_id)
-        field = f"cart.lines.{index}"
         if product is None or product.status is not ProductStatus.PUBLISHED:
-            name = f'"{product.name}"' if product else "A product"
-            message = f"{name} in your cart is no longer available."
-            return allocated, user_error(ErrorCode.PRODUCT_UNAVAILABLE, message, field)
+            return allocated, _unavailable(product.name if product else None, index)
         if product.stock < quantity:
-            return allocated, user_error(
-                ErrorCode.INSUFFICIENT_STOCK,
-                f'Only {product.stock} of "{product.name}" ({product.sku}) left; '
-                f"{quantity} in your cart.",
-                field,
-            )
+            return allocated, _short(product.stock, product.name, product.sku, quantity, index)
         allocated.append(
             Allocated(
                 product_id, product.sku, product.name, product.price, product.currency, quantity
             )
         )
     return allocated, None
+
+
+def _refused_line(allocated: list[Allocated], refusal: Refusal) -> UserError | None:
+    """The error naming the line allocate_order refused; None when only the snapshot went
+    stale (the checkout starts again)."""
+    index, line = next(
+        (index, line)
+        for index, line in enumerate(allocated)
+        if line.product_id == refusal.product_id
+    )
+    if refusal.reason is Shortfall.UNAVAILABLE:
+        return _unavailable(line.name, index)
+    if refusal.reason is Shortfall.STOCK:
+        return _short(refusal.stock, line.name, line.sku, line.quantity, index)
+    return None
 
 
 def _currency_problem(allocated: list[Allocated]) -> UserError | None:
@@ -338,12 +302,14 @@ async def _checkout(
         order, email_id = await _write_order(
             ctx, connection, user, key, number, allocated, address, note
         )
-        # Last: the product rows stay locked only from here to the COMMIT.
-        if not await allocate(connection, allocated):
+        # Last, with the COMMIT in the same message: the product rows stay locked only for
+        # the allocation and the commit, all inside PostgreSQL.
+        refusal = await allocate_and_commit(connection, order.id)
+        if refusal is not None:
             await session.rollback()
-            _, problem = await _fresh_snapshot(session, lines)
+            problem = _refused_line(allocated, refusal)
             return Outcome.refused(problem) if problem is not None else None
-        await session.commit()
+        await session.commit()  # the empty transaction the message left open
     await announce(ctx.services.redis, email_id, [line.product_id for line in allocated])
     return Outcome(order)
 
