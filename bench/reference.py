@@ -263,6 +263,13 @@ def search_statement(text: Any) -> tuple[str, tuple[Any, ...]]:
     return SEARCH_SQL, (every_term, " ".join(terms), terms)
 
 
+async def keep_session(connection: Any) -> None:
+    """No reset when a connection goes back to the pool: asyncpg's default sends one more
+    statement (advisory unlocks, CLOSE ALL, UNLISTEN, RESET ALL) per request, and these
+    requests change no session state (one statement, no transaction, no SET). The API's pool
+    sends none either (db/session.py): the reference must not pay a round trip it doesn't."""
+
+
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """An API-style cursor: unpadded urlsafe base64 of the JSON `[created_at, id]`."""
     try:
@@ -309,7 +316,9 @@ class ReferenceApp:
         url = self.database_url or os.environ.get("DATABASE_URL")
         if not url:
             raise RuntimeError("DATABASE_URL is not set")
-        self.pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=POOL_SIZE)
+        self.pool = await asyncpg.create_pool(
+            asyncpg_dsn(url), min_size=1, max_size=POOL_SIZE, reset=keep_session
+        )
 
     async def close(self) -> None:
         if self.pool is not None:
