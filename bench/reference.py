@@ -267,7 +267,7 @@ async def keep_session(connection: Any) -> None:
     """No reset when a connection goes back to the pool: asyncpg's default sends one more
     statement (advisory unlocks, CLOSE ALL, UNLISTEN, RESET ALL) per request, and these
     requests change no session state (one statement, no transaction, no SET). The API's pool
-    sends none either (db/session.py): the reference must not pay a round trip it doesn't."""
+    sends none either (db/session.py): the reference should not pay a round trip it does not."""
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:

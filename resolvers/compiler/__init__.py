@@ -162,6 +162,8 @@ def _run(engine: Engine, sql: str, params: tuple[Any, ...]) -> str:
 
 
 def _observed(engine: Engine) -> bool:
+    """Whether statements on `engine` are logged or have listeners (the readers' engine shares
+    its parent's)."""
     return bool(engine.echo or engine.dispatch.before_cursor_execute)
 
 
