@@ -98,7 +98,7 @@ QUERIES: tuple[BenchQuery, ...] = (
 # The query the reference endpoint answers by default; its numbers are compared with this one's.
 REFERENCE_QUERY = "listing"
 # Every query the reference endpoint also answers (by its exact text), each compared with ours.
-REFERENCE_QUERIES = ("listing", "detail", "flat", "filtered")
+REFERENCE_QUERIES = ("listing", "detail", "flat", "filtered", "search")
 
 LOOKUPS: Mapping[str, str] = {
     # The published product with the most approved reviews.

@@ -13,6 +13,7 @@ serialisation: the practical upper bound for a Python server on the same Postgre
   histogram, images, and its 20 newest approved reviews with totalCount and `createdAt`
   formatted as Python's `isoformat()`.
 - flat: the first 100 published products in the default order (newest first).
+- filtered and search: see FILTERED_SQL and SEARCH_SQL.
 
 Same rules as the API: only published products and approved reviews. Global ids mirror the
 API's (`urlsafe_b64encode("Product:<id>")`, padded), as do cursors (unpadded urlsafe base64 of
@@ -35,7 +36,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
-from bench.queries import DETAIL, FILTERED, FLAT
+from bench.queries import DETAIL, FILTERED, FLAT, SEARCH
+from db.product_filters import search_terms
 from db.session import libpq_url
 
 Scope = MutableMapping[str, Any]
@@ -209,7 +211,64 @@ SELECT json_build_object('data', json_build_object('products', json_build_object
 )))::text
 """
 
+# `search`: the API's full-text search (every word as a prefix, or for several words also them
+# squashed together, as `db.product_filters.prefix_query`), ranked by `ts_rank_cd` then id, and
+# when nothing matches its typo fallback (trigram word similarity of the text and of every
+# word above TRIGRAM_THRESHOLD, ranked by the text's). The matches are read once: the count,
+# the page and the fallback's test all come from them.
+SEARCH_PAGE = 20
+TRIGRAM_THRESHOLD = 0.3  # resolvers.catalog.queries.TRIGRAM_THRESHOLD
+
+# $1: the tsquery text, $2: the words joined by spaces, $3: the words.
+SEARCH_SQL = r"""
+WITH matched AS MATERIALIZED (
+  SELECT p.id, p.name, ts_rank_cd(p.search_vector, q.q) AS rank
+  FROM products AS p, to_tsquery('english'::regconfig, $1::text) AS q(q)
+  WHERE p.status = 'published' AND p.search_vector @@ q.q
+),
+fuzzy AS MATERIALIZED (
+  SELECT p.id, p.name, word_similarity($2::text, p.name) AS rank
+  FROM products AS p
+  WHERE NOT EXISTS (SELECT FROM matched)
+    AND p.status = 'published' AND word_similarity($2::text, p.name) > 0.3::float8
+    AND (SELECT bool_and(word_similarity(w, p.name) > 0.3::float8)
+         FROM unnest($3::text[]) AS w)  -- TRIGRAM_THRESHOLD
+),
+found AS (SELECT * FROM matched UNION ALL SELECT * FROM fuzzy)
+SELECT json_build_object('data', json_build_object('products', json_build_object(
+  'totalCount', (SELECT count(*) FROM found),
+  'edges', coalesce((
+    SELECT json_agg(json_build_object('node', json_build_object(
+      'id', translate(encode(convert_to('Product:' || s.id, 'UTF8'), 'base64'), E'+/\n', '-_'),
+      'name', s.name
+    )) ORDER BY s.rank DESC, s.id DESC)
+    FROM (SELECT * FROM found ORDER BY rank DESC, id DESC LIMIT 20) AS s  -- SEARCH_PAGE
+  ), '[]'::json)
+)))::text
+"""
+# A search of no words (only spaces or punctuation) matches nothing.
+NO_MATCH_SQL = """SELECT '{"data":{"products":{"totalCount":0,"edges":[]}}}'"""
+
 asyncpg_dsn = libpq_url
+
+
+def search_statement(text: Any) -> tuple[str, tuple[Any, ...]]:
+    if not isinstance(text, str):
+        raise ValueError("`search` must be a string")
+    terms = search_terms(text)
+    if not terms:
+        return NO_MATCH_SQL, ()
+    every_term = " & ".join(f"{term}:*" for term in terms)
+    if len(terms) > 1:
+        every_term = f"({every_term}) | {''.join(terms)}:*"
+    return SEARCH_SQL, (every_term, " ".join(terms), terms)
+
+
+async def keep_session(connection: Any) -> None:
+    """No reset when a connection goes back to the pool: asyncpg's default sends one more
+    statement (advisory unlocks, CLOSE ALL, UNLISTEN, RESET ALL) per request, and these
+    requests change no session state (one statement, no transaction, no SET). The API's pool
+    sends none either (db/session.py): the reference should not pay a round trip it does not."""
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
@@ -258,7 +317,9 @@ class ReferenceApp:
         url = self.database_url or os.environ.get("DATABASE_URL")
         if not url:
             raise RuntimeError("DATABASE_URL is not set")
-        self.pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=POOL_SIZE)
+        self.pool = await asyncpg.create_pool(
+            asyncpg_dsn(url), min_size=1, max_size=POOL_SIZE, reset=keep_session
+        )
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -308,6 +369,8 @@ def statement_for(body: bytes) -> tuple[str, tuple[Any, ...]]:
         return FLAT_SQL, ()
     if document == FILTERED:
         return FILTERED_SQL, ()
+    if document == SEARCH:
+        return search_statement(variables.get("search"))
     after = parse_after(variables)
     created, key = after if after is not None else (None, None)
     return LISTING_SQL, (created, key, PAGE_SIZE)

@@ -92,6 +92,8 @@ class Product(GlobalId, Base):
         Index("ix_products_status_name", "status", "name", "id"),
         Index("ix_products_status_rating", "status", "rating_average", "id"),
         Index("ix_products_category_created", "category_id", "created_at", "id"),
+        # The listing's totalCount: deduplicated, the narrowest index-only scan of a status.
+        Index("ix_products_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -196,7 +196,7 @@ async def api_answers(
     return answers
 
 
-@pytest.mark.parametrize("name", ["detail", "flat", "filtered"])
+@pytest.mark.parametrize("name", ["detail", "flat", "filtered", "search"])
 async def test_detail_and_flat_answers_equal_the_apis(
     client: httpx.AsyncClient, scratch_url: str, servers: Servers, tmp_path: Path, name: str
 ) -> None:
@@ -219,3 +219,24 @@ async def test_detail_and_flat_answers_equal_the_apis(
         averages = [edge["node"]["rating"]["average"] for edge in edges]
         assert averages == sorted(averages, reverse=True)
         assert min(averages) >= 4
+    if name == "search":
+        products = ours["data"]["products"]
+        assert products["totalCount"] == len(products["edges"]) >= 2, "the word matches"
+
+
+# Full text, a typo (the trigram fallback), several words, and no word at all.
+SEARCHES = ["wireless", "wirelss speakr", "wireless speaker 1", "Lamp", "?!", "nothing-like-it"]
+
+
+async def test_search_answers_equal_the_apis(
+    client: httpx.AsyncClient, scratch_url: str, servers: Servers, tmp_path: Path
+) -> None:
+    query = next(q for q in QUERIES if q.name == "search")
+    bodies = {text: request_body(query, {"search_word": text}) for text in SEARCHES}
+    ours = await api_answers(scratch_url, servers.redis_url, bodies, tmp_path)
+    for text, body in bodies.items():
+        response = await client.post("/graphql", content=json.dumps(body), headers=HEADERS)
+        assert response.status_code == 200
+        assert response.json()["data"] == ours[text]["data"], text
+    assert ours["wirelss speakr"]["data"]["products"]["edges"], "the typo finds speakers"
+    assert ours["?!"]["data"]["products"] == {"totalCount": 0, "edges": []}

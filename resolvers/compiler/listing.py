@@ -10,6 +10,7 @@ error they raise means the executor answers, and reports it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,8 @@ from resolvers.errors import ApiError
 from resolvers.pagination import PageArgs
 
 Where = Callable[[str], str]
+# A finite number as `str` writes a Decimal or an int (`number_literal`).
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?(E[-+]?[0-9]+)?")
 # Stands for the rank in `sort_keys` (the compiler selects it as RANK_COLUMN).
 RANK = func.search_rank()
 
@@ -73,7 +76,7 @@ class ProductListing(Builder):
         if conditions.no_category_match or nothing:
             filtered.append("false")
         elif conditions.category_id is not None:
-            category = self.param(conditions.category_id, "bigint")
+            category = number_literal(conditions.category_id, "bigint")
             if conditions.include_descendants:
                 filtered.append(
                     "{row}.category_id IN (SELECT c.id FROM categories AS c"
@@ -82,13 +85,13 @@ class ProductListing(Builder):
             else:
                 filtered.append(f"{{row}}.category_id = {category}")
         if data.price_min is not None:
-            filtered.append(f"{{row}}.price >= {self.param(data.price_min, 'numeric')}")
+            filtered.append(f"{{row}}.price >= {number_literal(data.price_min, 'numeric')}")
         if data.price_max is not None:
-            filtered.append(f"{{row}}.price <= {self.param(data.price_max, 'numeric')}")
+            filtered.append(f"{{row}}.price <= {number_literal(data.price_max, 'numeric')}")
         if data.in_stock is not None:
             filtered.append("{row}.stock > 0" if data.in_stock else "{row}.stock = 0")
         if data.rating_min is not None:
-            minimum = self.param(Decimal(str(data.rating_min)), "numeric")
+            minimum = number_literal(Decimal(str(data.rating_min)), "numeric")
             filtered.append(f"{{row}}.rating_count > 0 AND {{row}}.rating_average >= {minimum}")
         if data.status is not None:
             status = ProductStatus(data.status)
@@ -145,6 +148,21 @@ class ProductListing(Builder):
             return " AND ".join([where(row), *similar])
 
         return matching, f"word_similarity({text}, p.name)"
+
+
+def number_literal(value: Decimal | int, cast: str) -> str:
+    """A filter's number written into the statement, not sent as a parameter.
+
+    A plan is kept per set of variables anyway (`QueryCompiler.plan`), so the text changes
+    nothing there; but PostgreSQL plans a statement with parameters again on every execution
+    (their values decide the index: a generic plan of the rating filter read the whole table,
+    14 ms instead of 0.1), while a statement without any is planned once per connection. The
+    planning was half of the filtered listing's time in PostgreSQL. Only a finite number's own
+    text is written (digits, a point, an exponent); anything else: the executor answers."""
+    text = str(value)
+    if isinstance(value, bool) or not _NUMBER.fullmatch(text):
+        raise Unsupported("a filter number that is not a plain finite number")
+    return f"'{text}'::{cast}"
 
 
 def filter_data(value: Any) -> ProductFilterData:
