@@ -11,8 +11,8 @@ Each batch of rows commits with its errors and the checkpoint (`row`: the last r
 `staged`: how many), so a worker killed mid-file resumes on the next worker after the last
 batch and ends exactly as an uninterrupted run: the apply transaction either committed (the
 job is SUCCEEDED with it) or left no trace, and a resumed run applies the same batches at the
-end. A resumed run whose staged rows are gone (PostgreSQL restarted: the staging table is
-UNLOGGED) starts over.
+end. A resumed run whose staged rows are gone (PostgreSQL
+restarted: the staging table is UNLOGGED) starts over.
 
 Params (set by importProducts and `catalog import products`): `dry_run` (bool), `on_error`
 ("abort" | "skip_rows"), `max_rows`.
