@@ -1,17 +1,15 @@
 """The IMPORT_PRODUCTS job: validate a file in checkpointed batches, then apply it at once.
 
     count the rows (reader.count_rows) → read and check each row (reader, rows; in a
-    thread, batch n+1 while batch n is staged and applied) → stage batches with their
-    categories resolved (staging.stage) → apply each batch in ONE transaction left open
-    (early.EarlyApply; it may give up) → whole-file checks (staging.finalize) → dry run:
-    counts, report │ ABORT with errors: FAILED, nothing applied │ otherwise: commit that
-    transaction with the job's end (or, when it gave up, apply every batch then, in one).
+    thread, batch n+1 while batch n is staged) → stage batches with their categories
+    resolved (staging.stage) → whole-file checks (staging.finalize) → dry run: counts,
+    report │ ABORT with errors: FAILED, nothing applied │ otherwise: apply in ONE
+    transaction with the job's end.
 
 Each batch of rows commits with its errors and the checkpoint (`row`: the last row staged,
 `staged`: how many), so a worker killed mid-file resumes on the next worker after the last
-batch and ends exactly as an uninterrupted run: the apply transaction either committed (the
-job is SUCCEEDED with it) or left no trace, and a resumed run applies the same batches at the
-end. A resumed run whose staged rows are gone (PostgreSQL
+batch and ends exactly as an uninterrupted run: the apply step either committed (the job is
+SUCCEEDED with it) or left no trace. A resumed run whose staged rows are gone (PostgreSQL
 restarted: the staging table is UNLOGGED) starts over.
 
 Params (set by importProducts and `catalog import products`): `dry_run` (bool), `on_error`
@@ -35,8 +33,7 @@ from sqlalchemy import select
 from db.jobs import JobError, JobKind
 from workers.events import publish_products_changed
 from workers.exports.neutralise import neutralise
-from workers.imports import apply, staging
-from workers.imports.early import EarlyApply
+from workers.imports import staging
 from workers.imports.reader import FileProblem, RawRow, count_rows, read_rows, spool
 from workers.imports.rows import CheckedRow, check_row
 from workers.jobs.runner import (
@@ -134,16 +131,14 @@ async def _stage_batch(
     batch: list[CheckedRow],
     state: dict[str, Any],
     categories: dict[str, int | None],
-    early: EarlyApply,
 ) -> dict[str, Any]:
-    """Stage a batch with its errors and the checkpoint after it, in one transaction, then
-    apply it early (in the open apply transaction); the new checkpoint."""
+    """Stage a batch with its errors and the checkpoint after it, in one transaction; the
+    new checkpoint."""
     async with run.sessions() as session, session.begin():
         errors = await staging.stage(session, batch, categories)
         await run.add_errors(errors, session=session)
         state = {**state, "row": batch[-1].record[1], "staged": state["staged"] + len(batch)}
         await run.save_checkpoint(state, session=session)
-    await early.batch((batch[0].record[1], batch[-1].record[1]), len(batch))
     return state
 
 
@@ -166,15 +161,10 @@ async def _resume_point(run: JobRun, path: Path, max_rows: int) -> dict[str, Any
     return state
 
 
-async def _validate(
-    run: JobRun, path: Path, max_rows: int, state: dict[str, Any], early: EarlyApply
-) -> None:
+async def _validate(run: JobRun, path: Path, max_rows: int, state: dict[str, Any]) -> None:
     """Check the rows after the checkpoint and stage them, batch by batch. Reading and
-    checking (Python, in a thread) overlap with staging and applying the previous batch (the
-    database's work): batch n+1 is checked while batch n is copied, committed and applied."""
-    if state["staged"]:
-        # Resumed: the batches staged before are not in this run's apply transaction.
-        await early.give_up()
+    checking (Python, in a thread) overlap with staging the previous batch (the database's
+    work): batch n+1 is checked while batch n is copied and committed."""
     total = state["total"]
     categories: dict[str, int | None] = {}
     rows = read_rows(path, max_rows=max_rows, after=state["row"])
@@ -186,7 +176,7 @@ async def _validate(
                 staging_task = None
                 await run.progress(state["staged"], total)
                 run.raise_if_cancelled()
-            staging_task = asyncio.create_task(_stage_batch(run, batch, state, categories, early))
+            staging_task = asyncio.create_task(_stage_batch(run, batch, state, categories))
         if staging_task is not None:
             state = await staging_task
             staging_task = None
@@ -216,7 +206,7 @@ async def _forget(run: JobRun) -> None:
         logger.warning("job %s: could not discard its staged rows", run.job_id, exc_info=True)
 
 
-async def _conclude(run: JobRun, early: EarlyApply, *, dry_run: bool, on_error: str) -> None:
+async def _conclude(run: JobRun, *, dry_run: bool, on_error: str) -> None:
     async with run.sessions() as session:
         # A dry run reports every count; otherwise apply() counts (under its lock).
         if dry_run:
@@ -226,7 +216,6 @@ async def _conclude(run: JobRun, early: EarlyApply, *, dry_run: bool, on_error: 
     report = await _error_report(run) if counts.failed else None
     total = (run.checkpoint or {}).get("total")
     if dry_run or (counts.failed and on_error == "abort"):
-        await early.give_up()
         async with run.sessions() as session, session.begin():
             await staging.discard(session, run.job_id)
             await run.save_checkpoint({}, session=session)
@@ -242,29 +231,18 @@ async def _conclude(run: JobRun, early: EarlyApply, *, dry_run: bool, on_error: 
         )
     run.raise_if_cancelled()
     await run.progress(total or 0, total)
-    staged = int((run.checkpoint or {}).get("staged") or 0)
-    applying = early.ready(staged=staged, failed=counts.failed)
-    if applying is not None:
-        # Every batch is applied already, in the transaction still open: end it with the job.
-        await staging.discard(applying, run.job_id)
-        await run.save_checkpoint({}, session=applying)
-        await run.finish(early.summary, error_report_file_id=report, session=applying)
-        await early.commit()
-        await _announce(run, early.announced)
-        return
-    await early.give_up()
     try:
         async with run.sessions() as session, session.begin():
-            applied, announced = await apply.apply(session, run.job_id, BATCH_ROWS)
+            applied, announced = await staging.apply(session, run.job_id)
             await run.save_checkpoint({}, session=session)
             await run.finish(applied, error_report_file_id=report, session=session)
-    except apply.CatalogChanged as change:
+    except staging.CatalogChanged as change:
         await _forget(run)
         await run.fail(f"The catalog changed during the import ({change}); import the file again.")
     await _announce(run, announced)
 
 
-async def _read_and_validate(run: JobRun, max_rows: int, early: EarlyApply) -> None:
+async def _read_and_validate(run: JobRun, max_rows: int) -> None:
     """Stage every row of the input file (from the checkpoint on) and run the whole-file
     checks; a file that cannot be imported ends the job (FAILED, JobFailed raised)."""
     assert run.input_file_id is not None
@@ -278,7 +256,7 @@ async def _read_and_validate(run: JobRun, max_rows: int, early: EarlyApply) -> N
             state = await _resume_point(run, path, max_rows)
             if not state.get("finalized"):
                 await run.progress(state["staged"], state["total"])
-                await _validate(run, path, max_rows, state, early)
+                await _validate(run, path, max_rows, state)
         except FileProblem as problem:
             await _file_failed(run, problem)
 
@@ -298,11 +276,8 @@ async def import_products(run: JobRun) -> None:
         await run.fail("The job has no file to import.")
         return
     try:
-        async with EarlyApply(run, abort=on_error == "abort") as early:
-            if dry_run:
-                await early.give_up()
-            await _read_and_validate(run, max_rows, early)
-            await _conclude(run, early, dry_run=dry_run, on_error=on_error)
+        await _read_and_validate(run, max_rows)
+        await _conclude(run, dry_run=dry_run, on_error=on_error)
     except _RESUMABLE_OR_ENDED:
         raise  # failed and cleaned up already; or a later run goes on from the checkpoint
     except Exception:  # cancelled (JobCancelled), or a fault the runner reports as internal

@@ -1,4 +1,4 @@
-"""The import's database side: stage rows, check what needs the whole file, classify them.
+"""The import's database side: stage rows, check what needs the whole file, apply set-based.
 
 1. `stage` COPYs a batch of checked rows into `import_rows` (the caller's transaction also
    holds the batch's errors and the checkpoint).
@@ -8,10 +8,13 @@
    new product without a name or a price, a price given without its currency (or the
    reverse) against the product's other value. It records those errors and marks the rows
    invalid.
-3. `count` classifies the valid rows (of the file, or of a range of its rows) against the
-   catalog: created, updated, unchanged (every value the row gives equals the product's).
-
-Applying them to the catalog is `workers.imports.apply`.
+3. `count` classifies the valid rows against the catalog: created, updated, unchanged (every
+   value the row gives equals the product's).
+4. `apply` changes the catalog in the caller's transaction, under a transaction-level advisory
+   lock so two imports never interleave (the later one sees the earlier one's result): new
+   products with unique slugs numbered like createProduct's (`db.slugs`), then one UPDATE ...
+   FROM for the changed ones. Search vectors are generated columns and ratings start at zero,
+   so both are right without more work.
 
 Nothing here commits: the caller owns the transactions.
 """
@@ -24,14 +27,17 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.catalog_rules import CURRENCY_DECIMALS, price_in_currency_problem
+from db.catalog_rules import CURRENCY_DECIMALS, PRODUCT_SLUG_LENGTH, price_in_currency_problem
+from db.slugs import slug_candidates
 from workers.imports.rows import STAGING_COLUMNS, CheckedRow, ErrorRow
 from workers.jobs.runner import Summary
 
+# pg_advisory_xact_lock key of the import's apply step ("imports").
+APPLY_LOCK_KEY = 0x696D706F727473
 _WHOLE_CURRENCIES = sorted(code for code, decimals in CURRENCY_DECIMALS.items() if decimals == 0)
 
 # A valid staged row `r` against its product `p`: would applying it change anything?
-CHANGES = """(
+_CHANGES = """(
     (r.name IS NOT NULL AND r.name IS DISTINCT FROM p.name)
     OR (r.description IS NOT NULL AND r.description IS DISTINCT FROM p.description)
     OR (r.price IS NOT NULL AND r.price IS DISTINCT FROM p.price)
@@ -41,6 +47,15 @@ CHANGES = """(
     OR (r.category IS NOT NULL AND r.category_id IS DISTINCT FROM p.category_id)
     OR (r.attributes IS NOT NULL AND r.attributes IS DISTINCT FROM p.attributes)
     OR (r.images IS NOT NULL AND r.images IS DISTINCT FROM p.images)
+)"""
+# ... and would a storefront watching it see a change (price, stock, status of a published one)?
+_VISIBLE_CHANGES = """(
+    (p.status = 'published' OR r.status = 'published')
+    AND (
+        (r.price IS NOT NULL AND r.price IS DISTINCT FROM p.price)
+        OR (r.stock IS NOT NULL AND r.stock IS DISTINCT FROM p.stock)
+        OR (r.status IS NOT NULL AND r.status IS DISTINCT FROM p.status)
+    )
 )"""
 
 
@@ -253,22 +268,187 @@ async def failed_count(session: AsyncSession, job_id: int) -> int:
     return int(result.scalar_one())
 
 
-async def count(session: AsyncSession, job_id: int, rows: tuple[int, int] | None = None) -> Summary:
-    """The staged rows classified against the catalog; with `rows` (first, last), only those."""
-    within = """ AND r."row" BETWEEN :first AND :last""" if rows else ""
+async def count(session: AsyncSession, job_id: int) -> Summary:
     result = await session.execute(
         text(
             f"""
         SELECT
             count(*) FILTER (WHERE NOT r.valid),
             count(*) FILTER (WHERE r.valid AND p.id IS NULL),
-            count(*) FILTER (WHERE r.valid AND p.id IS NOT NULL AND {CHANGES}),
-            count(*) FILTER (WHERE r.valid AND p.id IS NOT NULL AND NOT {CHANGES})
+            count(*) FILTER (WHERE r.valid AND p.id IS NOT NULL AND {_CHANGES}),
+            count(*) FILTER (WHERE r.valid AND p.id IS NOT NULL AND NOT {_CHANGES})
         FROM import_rows r LEFT JOIN products p ON p.sku = r.sku
-        WHERE r.job_id = :job{within}
+        WHERE r.job_id = :job
         """  # noqa: S608 (constant fragments; values are bound)
         ),
-        {"job": job_id, **({"first": rows[0], "last": rows[1]} if rows else {})},
+        {"job": job_id},
     )
     failed, created, updated, unchanged = result.one()
     return Summary(created=created, updated=updated, unchanged=unchanged, failed=failed)
+
+
+class CatalogChanged(Exception):
+    """The catalog changed under the import in a way its rows no longer fit (a category
+    deleted, a product deleted since validation): the import must run again."""
+
+
+async def _assign_slugs(session: AsyncSession, job_id: int) -> None:
+    """`import_new.slug` for every new product: its name's slug, numbered like
+    createProduct's when taken (by a product, or by another row of the file)."""
+    crowded = (
+        await session.execute(
+            text("""
+            SELECT slug_base, array_agg("row" ORDER BY "row") FROM import_new n
+            WHERE n.group_size > 1 OR EXISTS (SELECT 1 FROM products p WHERE p.slug = n.slug_base)
+            GROUP BY slug_base ORDER BY min("row")
+            """)
+        )
+    ).all()
+    assigned: set[str] = set()
+    rows: list[int] = []
+    slugs: list[str] = []
+    for base, group_rows in crowded:
+        start = 1
+        wanted = len(group_rows)
+        free: list[str] = []
+        while len(free) < wanted:
+            candidates = slug_candidates(
+                base, PRODUCT_SLUG_LENGTH, range(start, start + wanted + 100)
+            )
+            taken = set(
+                (
+                    await session.execute(
+                        text("""
+                        SELECT slug FROM products WHERE slug = ANY(:c)
+                        UNION SELECT slug_base FROM import_new
+                        WHERE slug_base = ANY(:c) AND slug_base <> :base
+                        """),
+                        {"c": candidates, "base": base},
+                    )
+                ).scalars()
+            )
+            free += [c for c in candidates if c not in taken and c not in assigned]
+            start += wanted + 100
+        chosen = free[:wanted]
+        assigned.update(chosen)
+        rows += group_rows
+        slugs += chosen
+    if rows:
+        await session.execute(
+            text("""
+            UPDATE import_new n SET slug = v.slug
+            FROM unnest(CAST(:rows AS bigint[]), CAST(:slugs AS text[])) AS v("row", slug)
+            WHERE n."row" = v."row"
+            """),
+            {"rows": rows, "slugs": slugs},
+        )
+
+
+async def apply(session: AsyncSession, job_id: int) -> tuple[Summary, list[int]]:
+    """Apply the valid staged rows; the counts, and the ids of published products whose
+    price, stock or status changed (to announce after the commit). Raises CatalogChanged."""
+    params = {"job": job_id}
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPLY_LOCK_KEY})
+    wanted = set(
+        (
+            await session.execute(
+                text("""
+                SELECT DISTINCT category_id FROM import_rows
+                WHERE job_id = :job AND valid AND category_id IS NOT NULL
+                """),
+                params,
+            )
+        ).scalars()
+    )
+    if wanted:
+        locked = set(
+            (
+                await session.execute(
+                    text("SELECT id FROM categories WHERE id = ANY(:ids) FOR SHARE"),
+                    {"ids": sorted(wanted)},
+                )
+            ).scalars()
+        )
+        if locked != wanted:
+            raise CatalogChanged("a category named in the file was deleted during the import")
+    counts = await count(session, job_id)
+    announced = list(
+        (
+            await session.execute(
+                text(
+                    f"""
+                SELECT p.id FROM import_rows r JOIN products p ON p.sku = r.sku
+                WHERE r.job_id = :job AND r.valid AND {_VISIBLE_CHANGES}
+                """  # noqa: S608 (constant fragments; values are bound)
+                ),
+                params,
+            )
+        ).scalars()
+    )
+    await session.execute(
+        text("""
+        CREATE TEMP TABLE import_new ON COMMIT DROP AS
+        SELECT r."row", r.slug_base, count(*) OVER (PARTITION BY r.slug_base) AS group_size,
+               r.slug_base AS slug
+        FROM import_rows r
+        WHERE r.job_id = :job AND r.valid
+          AND NOT EXISTS (SELECT 1 FROM products p WHERE p.sku = r.sku)
+        """),
+        params,
+    )
+    await session.execute(text("ANALYZE import_new"))
+    incomplete = await session.execute(
+        text("""
+        SELECT count(*) FROM import_new n
+        JOIN import_rows r ON r.job_id = :job AND r."row" = n."row"
+        WHERE r.name IS NULL OR r.price IS NULL
+        """),
+        params,
+    )
+    if incomplete.scalar_one():
+        raise CatalogChanged("a product the file updates was deleted during the import")
+    await _assign_slugs(session, job_id)
+    new_published = (
+        await session.execute(
+            text("""
+            WITH created AS (
+                INSERT INTO products (sku, name, slug, description, price, currency, stock,
+                                      status, category_id, attributes, images)
+                SELECT r.sku, r.name, n.slug, coalesce(r.description, ''), r.price,
+                       coalesce(r.currency, 'USD'), coalesce(r.stock, 0),
+                       coalesce(r.status, 'draft'), r.category_id, coalesce(r.attributes, '{}'),
+                       coalesce(r.images, '[]')
+                FROM import_new n JOIN import_rows r ON r.job_id = :job AND r."row" = n."row"
+                ORDER BY n."row"
+                RETURNING id, status
+            )
+            SELECT id FROM created WHERE status = 'published'
+            """),
+            params,
+        )
+    ).scalars()
+    announced += list(new_published)
+    await session.execute(
+        text(
+            f"""
+        UPDATE products p SET
+            name = coalesce(r.name, p.name),
+            description = coalesce(r.description, p.description),
+            price = coalesce(r.price, p.price),
+            currency = coalesce(r.currency, p.currency),
+            stock = coalesce(r.stock, p.stock),
+            status = coalesce(r.status, p.status),
+            category_id = CASE WHEN r.category IS NULL THEN p.category_id ELSE r.category_id END,
+            attributes = coalesce(r.attributes, p.attributes),
+            images = coalesce(r.images, p.images),
+            updated_at = now()
+        FROM import_rows r
+        WHERE r.job_id = :job AND r.valid AND p.sku = r.sku
+          AND NOT EXISTS (SELECT 1 FROM import_new n WHERE n."row" = r."row")
+          AND {_CHANGES}
+        """  # noqa: S608 (constant fragments; values are bound)
+        ),
+        params,
+    )
+    await discard(session, job_id)
+    return counts, announced
