@@ -19,6 +19,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -45,6 +46,7 @@ from resolvers.compiler.pages import (
     page_window,
     product_sort,
 )
+from resolvers.compiler.permissions import permitted
 from resolvers.compiler.predicates import visible_sql
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
@@ -68,6 +70,18 @@ class Statement:
 def scalar(sql: str) -> str:
     """The JSON text of an SQL value (NULL stays NULL: the object writes null)."""
     return f"to_json({sql})::text"
+
+
+def enum_name(enum: GraphQLEnumType, value: str) -> str:
+    """A stored enum value as the name of the GraphQL enum value the executor writes (the
+    schema's enum maps names to the values stored)."""
+    cases: list[str] = []
+    for name, member in enum.values.items():
+        stored = getattr(member.value, "value", member.value)
+        if not (isinstance(stored, str) and stored.isidentifier() and name.isidentifier()):
+            raise Unsupported(f"enum {enum.name}")
+        cases.append(f" WHEN '{stored}' THEN '{name}'")
+    return f"(CASE ({value})::text{''.join(cases)} END)"
 
 
 def typename(name: str) -> str:
@@ -138,6 +152,8 @@ class Builder:
         definition = parent.fields.get(node.name.value)
         if definition is None:
             raise Unsupported(node.name.value)
+        if not permitted(definition, self.role):
+            raise Unsupported(f"{parent.name}.{node.name.value}: not for every {self.role.value}")
         return definition, get_argument_values(definition, node, self.variables)
 
     def build_object(self, fields: Mapping[str, str]) -> str:
@@ -164,7 +180,11 @@ class Builder:
             if name in type_map.scalars:
                 if arguments:
                     raise Unsupported(name)
-                built[key] = scalar(type_map.scalars[name].format(t=alias))
+                value = type_map.scalars[name].format(t=alias)
+                named = _unwrap(definition.type)
+                if isinstance(named, GraphQLEnumType):
+                    value = enum_name(named, value)
+                built[key] = scalar(value)
             elif name in type_map.nested:
                 built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
             elif name in type_map.lists:

@@ -24,6 +24,7 @@ from resolvers.relations import (
     PRODUCT_CATEGORY,
     PRODUCT_REVIEWS,
     REVIEW_AUTHOR,
+    REVIEW_PRODUCT,
     Relation,
 )
 from resolvers.rows import Rows
@@ -111,6 +112,10 @@ PRODUCT = TypeMap(
         "slug": "{t}.slug",
         "description": "{t}.description",
         "inStock": "({t}.stock > 0)",
+        # Staff only (`IsStaff`): compiled for the staff role class (see `permissions`).
+        "stock": "{t}.stock",
+        # Enum fields: the stored value, written as its GraphQL name (`build.enum_name`).
+        "status": "{t}.status",
         "attributes": "{t}.attributes",
         "createdAt": iso_datetime("created_at"),
         "updatedAt": iso_datetime("updated_at"),
@@ -178,10 +183,11 @@ REVIEW = TypeMap(
         "title": "{t}.title",
         "body": "{t}.body",
         "verifiedPurchase": "{t}.verified_purchase",
+        "status": "{t}.status",
         "createdAt": iso_datetime("created_at"),
         "updatedAt": iso_datetime("updated_at"),
     },
-    relations={"author": REVIEW_AUTHOR},
+    relations={"author": REVIEW_AUTHOR, "product": REVIEW_PRODUCT},
 )
 
 PUBLIC_PROFILE = TypeMap("PublicProfile", rows.PROFILES, scalars={"name": "{t}.name"})

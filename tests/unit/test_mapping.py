@@ -1,26 +1,34 @@
 """The executor and the compiler read one mapping (resolvers.rows, resolvers.relations,
 resolvers.compiler.mapping): every relation the compiler writes is one the loaders serve, by
 the same columns, order and visibility; every visibility predicate the compiler writes is the
-executor's rule rendered for a real viewer of the plan's role. No database: the loaders are
+executor's rule rendered for a real viewer of the plan's role; field permissions are the
+permission classes' own. No database: the loaders are
 built (they load nothing until asked) and the rules rendered as text."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import pytest
+from graphql import GraphQLEnumType, GraphQLField, GraphQLObjectType, GraphQLString
 from sqlalchemy import inspect
 
+from db.catalog import ProductStatus
+from db.reviews import ReviewStatus
 from db.users import Role as UserRole
 from db.users import User
 from resolvers import rows
 from resolvers.compiler import role_of
+from resolvers.compiler.build import enum_name
 from resolvers.compiler.mapping import TYPES, Role, TypeMap
+from resolvers.compiler.permissions import ROLE_MEMBERS, STRAWBERRY_DEFINITION, permitted
 from resolvers.compiler.predicates import render, visible_sql
 from resolvers.loaders import Loaders, create_loaders
 from resolvers.nodes import LOADERS
 from resolvers.relations import RELATIONS, Relation
 from resolvers.viewer import ANONYMOUS, Viewer
+from schema.root import schema
 
 
 def loaders() -> Loaders:
@@ -133,3 +141,58 @@ def test_a_rule_reading_the_viewer_asks_for_the_plans_parameter() -> None:
     assert visible_sql(rows.PRODUCTS, Role.STAFF, "t1", parameter) == "true"
     assert visible_sql(rows.CATEGORIES, Role.ANONYMOUS, "t1", parameter) == "true"
     assert asked == ["viewer"]
+
+
+# --- field permissions ---------------------------------------------------------------------------
+
+
+def field_definition(type_name: str, field_name: str) -> GraphQLField:
+    object_type = schema._schema.get_type(type_name)
+    assert isinstance(object_type, GraphQLObjectType)
+    definition: GraphQLField = object_type.fields[field_name]
+    return definition
+
+
+@pytest.mark.parametrize("user_role", [None, *UserRole])
+def test_a_role_class_holds_exactly_the_users_role_of_puts_in_it(
+    user_role: UserRole | None,
+) -> None:
+    role = role_of(viewer(user_role)[0])
+    assert role is not None
+    members = ROLE_MEMBERS[role]
+    assert (user_role in members) if user_role is not None else not members
+
+
+def test_a_staff_only_field_is_compiled_for_staff_only() -> None:
+    stock = field_definition("Product", "stock")
+    assert [permitted(stock, role) for role in Role] == [False, False, True]
+    # Fields without permission classes: for everyone.
+    assert all(permitted(field_definition("Product", "status"), role) for role in Role)
+
+
+def test_a_permission_the_compiler_cannot_read_is_never_compiled() -> None:
+    class Unknown:  # no `roles`: some other logic the executor runs
+        pass
+
+    admins_only = type("AdminsOnly", (), {"roles": frozenset({UserRole.ADMIN})})
+    for classes in ([Unknown], [admins_only]):
+        definition = GraphQLField(
+            GraphQLString,
+            extensions={STRAWBERRY_DEFINITION: type("F", (), {"permission_classes": classes})},
+        )
+        assert not any(permitted(definition, role) for role in Role)
+
+
+@pytest.mark.parametrize(
+    ("type_name", "enum", "stored"),
+    [("ProductStatus", ProductStatus, "draft"), ("ReviewStatus", ReviewStatus, "pending")],
+)
+def test_an_enum_is_written_by_the_name_the_executor_writes(
+    type_name: str, enum: type[Enum], stored: str
+) -> None:
+    enum_type = schema._schema.get_type(type_name)
+    assert isinstance(enum_type, GraphQLEnumType)
+    sql = enum_name(enum_type, "t1.status")
+    for member in enum:
+        assert f"WHEN '{member.value}' THEN '{enum_type.serialize(member)}'" in sql
+    assert f"WHEN '{stored}' THEN" in sql
