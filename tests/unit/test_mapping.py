@@ -74,13 +74,14 @@ def test_every_compiled_relation_is_the_executors(
 
 def test_every_node_type_the_compiler_answers_reads_its_by_id_loaders_rows() -> None:
     built = loaders()
+    asked: list[str] = []
 
     class Recording:
-        asked: list[str] = []
+        """The context's loaders, noting which one `node` loads through (and loading none)."""
 
         def __getattr__(self, loader_name: str) -> Any:
-            self.asked.append(loader_name)
-            return getattr(built, loader_name)
+            asked.append(loader_name)
+            return type("Stub", (), {"load": staticmethod(lambda key: None)})
 
     class Context:
         loaders = Recording()
@@ -89,9 +90,8 @@ def test_every_node_type_the_compiler_answers_reads_its_by_id_loaders_rows() -> 
     assert compiled == ["Product", "Category", "Review"]
     for type_name in compiled:
         LOADERS[type_name](Context(), 1)  # type: ignore[arg-type]
-        loader = getattr(built, Recording.asked[-1])
+        loader = getattr(built, asked[-1])
         assert loader.reads is TYPES[type_name].rows, type_name
-        loader.clear_all()
 
 
 def rows_the_compiler_reads() -> list[rows.Rows[Any]]:
