@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, any_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, load_only
 
 from db.catalog import Category, Product
@@ -38,9 +38,9 @@ from resolvers.rows import (
     USERS,
     Join,
     Rows,
+    products_below,
 )
 from resolvers.viewer import Viewer
-from resolvers.visibility import visible_products
 
 M = TypeVar("M", Category, User, Product, Review, Order)
 C = TypeVar("C", OrderLine, OrderEvent)
@@ -156,24 +156,15 @@ def count_loader(
 
 
 def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> Loader[int, int]:
-    """Visible products in each category and its descendants."""
+    """Visible products in each category and its descendants (`products_below`)."""
 
     async def load(category_ids: Sequence[int]) -> list[int]:
         subtree = Category.__table__.alias("subtree")
-        statement = (
-            select(subtree.c.id)
-            .join(
-                Category,
-                # array(...): a bare list would bind the column object as a literal parameter.
-                or_(Category.id == subtree.c.id, Category.path.contains(array([subtree.c.id]))),
-            )
-            .join(Product, Product.category_id == Category.id)
-            .where(visible_products(viewer.user))
-        )
+        statement = products_below(subtree.c.id, viewer.user)
         counts = await counts_per_group(sessions, statement, subtree.c.id, list(category_ids))
         return [counts[category_id] for category_id in category_ids]
 
-    return Loader(load)
+    return Loader(load, reads=products_below)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import InstrumentedAttribute
 
 from db.base import Base
@@ -28,6 +29,8 @@ from resolvers.pagination import SortKey
 from resolvers.visibility import listed_reviews, visible_orders, visible_products, visible_reviews
 
 Rule = Callable[[User | None], ColumnElement[bool]]
+# A count of related rows for the owner whose id is the given column, as a viewer sees them.
+Count = Callable[[ColumnElement[Any], User | None], Select[Any]]
 M = TypeVar("M", bound=Base)
 
 
@@ -88,3 +91,20 @@ CATEGORY_CHILDREN = Join(Category.id, CATEGORIES, Category.parent_id, CATEGORIES
 CATEGORY_PRODUCTS = Join(Category.id, PRODUCTS, Product.category_id, NEWEST_PRODUCTS)
 REVIEW_AUTHOR = Join(Review.user_id, PROFILES, User.id)
 REVIEW_PRODUCT = Join(Review.product_id, PRODUCTS, Product.id)
+
+
+def products_below(category_id: ColumnElement[Any], viewer: User | None) -> Select[Any]:
+    """`Category.productCount`: how many products of the category whose id is `category_id`
+    and of every category below it (their `path` holds it) the viewer may see. The loader
+    counts it for many categories at once; the compiler writes it as a correlated count."""
+    join = CATEGORY_PRODUCTS
+    below = or_(Category.id == category_id, Category.path.contains(array([category_id])))
+    statement = (
+        select(func.count())
+        .select_from(Category)
+        .join(Product, join.target_column == join.owner_column)
+        .where(below)
+    )
+    if join.rows.visible is not None:
+        statement = statement.where(join.rows.visible(viewer))
+    return statement

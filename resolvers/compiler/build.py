@@ -47,7 +47,7 @@ from resolvers.compiler.pages import (
     product_sort,
 )
 from resolvers.compiler.permissions import permitted
-from resolvers.compiler.predicates import visible_sql
+from resolvers.compiler.predicates import count_sql, visible_sql
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
 from resolvers.orderings import NEWEST_REVIEWS, VERIFIED_FIRST_REVIEWS
@@ -185,6 +185,9 @@ class Builder:
                 if isinstance(named, GraphQLEnumType):
                     value = enum_name(named, value)
                 built[key] = scalar(value)
+            elif name in type_map.counts and not arguments:
+                count = count_sql(type_map.counts[name], self.role, f"{alias}.id", self.viewer)
+                built[key] = scalar(count)
             elif name in type_map.nested:
                 built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
             elif name in type_map.lists:

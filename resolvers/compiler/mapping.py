@@ -27,7 +27,7 @@ from resolvers.relations import (
     REVIEW_PRODUCT,
     Relation,
 )
-from resolvers.rows import Rows
+from resolvers.rows import Count, Rows
 
 
 class Role(Enum):
@@ -96,6 +96,8 @@ class TypeMap:
     lists: dict[str, ListField] = field(default_factory=dict)
     # Relations compiled as lookups (to-one) or pages (connections), by field name.
     relations: dict[str, Relation] = field(default_factory=dict)
+    # Counts of related rows: the statement the field's loader counts with (`rows.Count`).
+    counts: dict[str, Count] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -167,6 +169,7 @@ CATEGORY = TypeMap(
             "{e}_k.ord",
         ),
     },
+    counts={"productCount": rows.products_below},
     relations={
         "parent": CATEGORY_PARENT,
         "children": CATEGORY_CHILDREN,

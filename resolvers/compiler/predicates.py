@@ -1,12 +1,13 @@
 """Visibility as SQL text: the executor's own rules (`resolvers.visibility`, through the
 `resolvers.rows` a loader reads) rendered for a role class, not written a second time.
 
-A rule is a function of the viewer returning SQLAlchemy conditions. For a role it is called with
-a stand-in viewer of that role whose `id` is a marker column, rendered by PostgreSQL's dialect
-with literal values over an alias of the rule's table, and the markers become the compiler's
-row alias and the plan's viewer parameter. Rules only ever branch on the viewer's role (staff or
-not, signed in or not), never on who it is, so one rendering per role class serves every viewer
-of the class (tests/unit/test_mapping.py renders each rule for real users too and compares).
+A rule is a function of the viewer returning SQLAlchemy conditions (a count: a statement).
+For a role it is called with a stand-in viewer of that role whose `id` is a marker column,
+rendered by PostgreSQL's dialect with literal values over an alias of the rule's table, and the
+markers become the compiler's row alias and the plan's viewer parameter. Rules only ever branch
+on the viewer's role (staff or not, signed in or not), never on who it is, so one rendering per
+role class serves every viewer of the class (tests/unit/test_mapping.py renders each rule for
+real users too and compares).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from sqlalchemy.sql.util import ClauseAdapter
 from db.users import Role as UserRole
 from db.users import User
 from resolvers.compiler.mapping import Role
-from resolvers.rows import Rows
+from resolvers.rows import Count, Rows
 
 # Markers in the rendered text: the row alias and the viewer's id (the plan's parameter).
 _ROW = "visible_row"
 _VIEWER = "visible_viewer_id"
+_OWNER = "visible_owner_id"
 _ROW_COLUMN = re.compile(rf"\b{_ROW}\.")
 _DIALECT: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
 # The users of each role class (`resolvers.compiler.role_of`): none, customers, staff.
@@ -84,3 +86,19 @@ def visible_sql(rows: Rows[Any], role: Role, alias: str, viewer: Callable[[], st
     if _VIEWER in text:
         text = text.replace(_VIEWER, viewer())
     return text
+
+
+@cache
+def _count_template(count: Count, role: Role) -> str:
+    statement = count(literal_column(_OWNER), stand_in(role))
+    text = str(statement.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return text.replace(" \n", " ")
+
+
+def count_sql(count: Count, role: Role, owner_id: str, viewer: Callable[[], str]) -> str:
+    """The executor's count statement (`resolvers.rows.Count`) for `role`, as a scalar
+    subquery of the owner's id `owner_id` (SQL over the compiler's row alias)."""
+    text = _count_template(count, role).replace(_OWNER, owner_id)
+    if _VIEWER in text:
+        text = text.replace(_VIEWER, viewer())
+    return f"({text})"

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLEnumType, GraphQLField, GraphQLObjectType, GraphQLString
-from sqlalchemy import inspect
+from sqlalchemy import inspect, literal_column
+from sqlalchemy.dialects import postgresql
 
 from db.catalog import ProductStatus
 from db.reviews import ReviewStatus
@@ -23,7 +24,7 @@ from resolvers.compiler import role_of
 from resolvers.compiler.build import enum_name
 from resolvers.compiler.mapping import TYPES, Role, TypeMap
 from resolvers.compiler.permissions import ROLE_MEMBERS, STRAWBERRY_DEFINITION, permitted
-from resolvers.compiler.predicates import render, visible_sql
+from resolvers.compiler.predicates import count_sql, render, visible_sql
 from resolvers.loaders import Loaders, create_loaders
 from resolvers.nodes import LOADERS
 from resolvers.relations import RELATIONS, Relation
@@ -92,6 +93,24 @@ def test_every_node_type_the_compiler_answers_reads_its_by_id_loaders_rows() -> 
         LOADERS[type_name](Context(), 1)  # type: ignore[arg-type]
         loader = getattr(built, asked[-1])
         assert loader.reads is TYPES[type_name].rows, type_name
+
+
+def test_every_count_the_compiler_writes_is_its_loaders_statement() -> None:
+    assert TYPES["Category"].counts == {"productCount": rows.products_below}
+    assert loaders().product_count_by_category.reads is rows.products_below
+
+
+@pytest.mark.parametrize("user_role", [None, *UserRole])
+def test_a_compiled_count_is_the_loaders_statement_rendered(user_role: UserRole | None) -> None:
+    the_viewer, user = viewer(user_role)
+    role = role_of(the_viewer)
+    assert role is not None
+    compiled = count_sql(rows.products_below, role, "t3.id", lambda: "42")
+    statement = rows.products_below(literal_column("t3.id"), user)
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    rendered = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    assert compiled == "(" + rendered.replace(" \n", " ") + ")"
+    assert ("status = 'published'" in compiled) == (role is not Role.STAFF)
 
 
 def rows_the_compiler_reads() -> list[rows.Rows[Any]]:
