@@ -40,7 +40,12 @@ class Loader(DataLoader[K, V]):
     """A per-request DataLoader (batching and caching by key) with a peek into its cache, whose
     running batches can be stopped."""
 
-    def __init__(self, load_fn: Callable[[Sequence[K]], Awaitable[Sequence[V]]]) -> None:
+    def __init__(
+        self, load_fn: Callable[[Sequence[K]], Awaitable[Sequence[V]]], reads: object = None
+    ) -> None:
+        # What the loader reads (a `resolvers.rows.Rows` or `Join`): the checks that relations,
+        # loaders and the compiler agree compare it (tests/unit/test_mapping.py).
+        self.reads = reads
         self._futures: _Cache[K, V] = _Cache()
         # Batches run in tasks of their own, not the request's: cancelling the request leaves
         # them running (and their SQL), unless they are cancelled too (`cancel_running`).

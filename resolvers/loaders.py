@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY, array
+from sqlalchemy import BigInteger, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, load_only
 
 from db.catalog import Category, Product
@@ -25,42 +25,45 @@ from db.session import SessionFactory
 from db.users import User
 from resolvers.batching import counts_per_group, first_pages, first_rows_per_group
 from resolvers.dataloader import Loader
-from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_PRODUCTS, NEWEST_REVIEWS
-from resolvers.pagination import Page, SortKey
-from resolvers.viewer import Viewer
-from resolvers.visibility import (
-    listed_reviews,
-    visible_orders,
-    visible_products,
-    visible_reviews,
+from resolvers.pagination import Page
+from resolvers.rows import (
+    CATEGORIES,
+    CATEGORY_CHILDREN,
+    CATEGORY_PRODUCTS,
+    ORDERS,
+    PRODUCT_REVIEWS,
+    PRODUCTS,
+    PROFILES,
+    REVIEWS,
+    USERS,
+    Join,
+    Rows,
+    products_below,
 )
+from resolvers.viewer import Viewer
 
 M = TypeVar("M", Category, User, Product, Review, Order)
 C = TypeVar("C", OrderLine, OrderEvent)
 GroupPage = tuple[int, int]  # (group id, page size)
 
 
-def by_id_loader(
-    sessions: SessionFactory,
-    model: type[M],
-    visible: Callable[[], ColumnElement[bool]] = true,
-    *,
-    columns: Sequence[Any] = (),
-) -> Loader[int, M | None]:
-    """Rows by primary key; those the viewer may not see load as None, like missing ones.
-    With `columns`, only those are loaded (the objects are then read-only views)."""
+def by_id_loader(sessions: SessionFactory, rows: Rows[M], viewer: Viewer) -> Loader[int, M | None]:
+    """Rows by primary key; those the viewer may not see load as None, like missing ones."""
+    model = rows.model
 
     async def load(ids: Sequence[int]) -> list[M | None]:
         # `= ANY(array)`: one SQL text for any number of ids (cached, prepared once).
         wanted = bindparam("ids", list(ids), type_=ARRAY(BigInteger))
-        statement = select(model).where(model.id == any_(wanted), visible())
-        if columns:
-            statement = statement.options(load_only(*columns))
+        statement = select(model).where(model.id == any_(wanted))
+        if rows.visible is not None:  # read the viewer only when the rule needs it
+            statement = statement.where(rows.visible(viewer.user))
+        if rows.columns:
+            statement = statement.options(load_only(*rows.columns))
         async with sessions() as session:
             found = {row.id: row for row in (await session.execute(statement)).scalars()}
         return [found.get(key) for key in ids]
 
-    return Loader(load)
+    return Loader(load, reads=rows)
 
 
 async def prime_categories_with_ancestors(
@@ -84,14 +87,18 @@ async def prime_categories_with_ancestors(
 
 
 def first_page_loader(
-    sessions: SessionFactory,
-    model: type[Any],
-    statement: Callable[[], Any],
-    group_column: InstrumentedAttribute[Any],
-    keys: Sequence[SortKey[Any]],
-    count: Callable[[int], Awaitable[int]],
+    sessions: SessionFactory, join: Join, viewer: Viewer
 ) -> Loader[GroupPage, Page[Any]]:
-    """First pages of a nested connection for many parents, one statement per page size."""
+    """First pages of a nested connection for many parents, one statement per page size: the
+    join's rows the viewer may see, grouped by its target column, in its order."""
+    rows = join.rows
+
+    def statement() -> Any:
+        if rows.visible is None:
+            return select(rows.model)
+        return select(rows.model).where(rows.visible(viewer.user))
+
+    count = count_loader(sessions, statement, join.target_column).load
 
     async def load(requests: Sequence[GroupPage]) -> list[Page[Any]]:
         by_size: dict[int, list[int]] = defaultdict(list)
@@ -99,14 +106,20 @@ def first_page_loader(
             by_size[size].append(group_id)
         pages: dict[GroupPage, Page[Any]] = {}
         for size, group_ids in by_size.items():
-            rows = await first_rows_per_group(
-                sessions, model, statement(), group_column, keys, group_ids, size + 1
+            found = await first_rows_per_group(
+                sessions,
+                rows.model,
+                statement(),
+                join.target_column,
+                join.order,
+                group_ids,
+                size + 1,
             )
-            for group_id, page in first_pages(rows, keys, size, _counter(count)).items():
+            for group_id, page in first_pages(found, join.order, size, _counter(count)).items():
                 pages[(group_id, size)] = page
         return [pages[request] for request in requests]
 
-    return Loader(load)
+    return Loader(load, reads=join)
 
 
 def _counter(
@@ -143,24 +156,15 @@ def count_loader(
 
 
 def product_count_loader(sessions: SessionFactory, viewer: Viewer) -> Loader[int, int]:
-    """Visible products in each category and its descendants."""
+    """Visible products in each category and its descendants (`products_below`)."""
 
     async def load(category_ids: Sequence[int]) -> list[int]:
         subtree = Category.__table__.alias("subtree")
-        statement = (
-            select(subtree.c.id)
-            .join(
-                Category,
-                # array(...): a bare list would bind the column object as a literal parameter.
-                or_(Category.id == subtree.c.id, Category.path.contains(array([subtree.c.id]))),
-            )
-            .join(Product, Product.category_id == Category.id)
-            .where(visible_products(viewer.user))
-        )
+        statement = products_below(subtree.c.id, viewer.user)
         counts = await counts_per_group(sessions, statement, subtree.c.id, list(category_ids))
         return [counts[category_id] for category_id in category_ids]
 
-    return Loader(load)
+    return Loader(load, reads=products_below)
 
 
 @dataclass(frozen=True)
@@ -192,38 +196,19 @@ class Loaders:
 
 
 def create_loaders(sessions: SessionFactory, viewer: Viewer) -> Loaders:
-    def reviews() -> Any:
-        return select(Review).where(listed_reviews(viewer.user))
-
-    def products() -> Any:
-        return select(Product).where(visible_products(viewer.user))
-
-    def children() -> Any:
-        return select(Category)
-
-    review_count = count_loader(sessions, reviews, Review.product_id)
-    product_count = count_loader(sessions, products, Product.category_id)
-    child_count = count_loader(sessions, children, Category.parent_id)
     return Loaders(
-        user_by_id=by_id_loader(sessions, User),
-        # Review authors: only what a public profile shows.
-        profile_by_id=by_id_loader(sessions, User, columns=(User.id, User.name)),
-        category_by_id=by_id_loader(sessions, Category),
-        product_by_id=by_id_loader(sessions, Product, lambda: visible_products(viewer.user)),
-        review_by_id=by_id_loader(sessions, Review, lambda: visible_reviews(viewer.user)),
-        order_by_id=by_id_loader(sessions, Order, lambda: visible_orders(viewer.user)),
+        user_by_id=by_id_loader(sessions, USERS, viewer),
+        profile_by_id=by_id_loader(sessions, PROFILES, viewer),
+        category_by_id=by_id_loader(sessions, CATEGORIES, viewer),
+        product_by_id=by_id_loader(sessions, PRODUCTS, viewer),
+        review_by_id=by_id_loader(sessions, REVIEWS, viewer),
+        order_by_id=by_id_loader(sessions, ORDERS, viewer),
         order_lines_by_order=children_loader(sessions, OrderLine, OrderLine.order_id, OrderLine.id),
         order_events_by_order=children_loader(
             sessions, OrderEvent, OrderEvent.order_id, OrderEvent.at, OrderEvent.id
         ),
         product_count_by_category=product_count_loader(sessions, viewer),
-        reviews_by_product=first_page_loader(
-            sessions, Review, reviews, Review.product_id, NEWEST_REVIEWS, review_count.load
-        ),
-        products_by_category=first_page_loader(
-            sessions, Product, products, Product.category_id, NEWEST_PRODUCTS, product_count.load
-        ),
-        children_by_category=first_page_loader(
-            sessions, Category, children, Category.parent_id, CATEGORIES_BY_NAME, child_count.load
-        ),
+        reviews_by_product=first_page_loader(sessions, PRODUCT_REVIEWS, viewer),
+        products_by_category=first_page_loader(sessions, CATEGORY_PRODUCTS, viewer),
+        children_by_category=first_page_loader(sessions, CATEGORY_CHILDREN, viewer),
     )

@@ -1,9 +1,11 @@
 """Relations: how a field of one GraphQL type reaches related rows, declared once.
 
-Each `Relation` names the loader that batches it and the key it loads by. Field resolvers call
+Each `Relation` names its join (`resolvers.rows`: the columns, the rows and who may see which,
+a connection's order) and the loader built from that join. Field resolvers call
 `related` / `related_page` with their relation, and `resolvers.prefetch` reads `RELATIONS` to
 load a whole level of a page ahead of the executor, through the same loaders (so SQL and
-visibility cannot differ between the two). A new relation is one declaration here.
+visibility cannot differ between the two); the compiler writes its SQL from the same joins. A
+new relation is one join in `resolvers.rows` and one declaration here.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from resolvers import rows
 from resolvers.catalog import queries
 from resolvers.context import Context, Info
 from resolvers.dataloader import Loader, MaybeAwaitable
 from resolvers.errors import ApiError
 from resolvers.loaders import Loaders
 from resolvers.pagination import Page, PageArgs
+from resolvers.rows import Join
 
 # Arguments of a nested connection that only its own query serves (a loader batches first
 # pages in the default order only).
@@ -29,9 +33,9 @@ class Relation:
     owner: str  # GraphQL type the field belongs to
     field: str  # the field's GraphQL name
     target: str  # GraphQL type of the related objects
+    join: Join
+    # The loader built from `join` (its by-id loader for a to-one join).
     loader: Callable[[Loaders], Loader[Any, Any]]
-    # The key the loader takes for an owner object (None: nothing related).
-    key: Callable[[Any], Hashable | None]
     # A connection: the loader serves first pages keyed by (key, page size), and other pages
     # (cursors, `last`, other arguments) come from `other_pages`.
     other_pages: Callable[[Context, Any, PageArgs], Awaitable[Page[Any]]] | None = None
@@ -40,6 +44,10 @@ class Relation:
     @property
     def connection(self) -> bool:
         return self.other_pages is not None
+
+    def key(self, owner: Any) -> Hashable | None:
+        """The key the loader takes for an owner object (None: nothing related)."""
+        return self.join.key(owner)
 
     def page_key(self, owner: Any, arguments: Mapping[str, Any]) -> Hashable | None:
         """The loader key of a connection's page for these field arguments, or None when the
@@ -61,42 +69,54 @@ PRODUCT_CATEGORY = Relation(
     "Product",
     "category",
     "Category",
+    rows.PRODUCT_CATEGORY,
     lambda loaders: loaders.category_by_id,
-    lambda p: p.category_id,
 )
 PRODUCT_REVIEWS = Relation(
     "Product",
     "reviews",
     "Review",
+    rows.PRODUCT_REVIEWS,
     lambda loaders: loaders.reviews_by_product,
-    lambda p: p.id,
     other_pages=lambda ctx, product, args: queries.product_reviews(ctx, product.id, args),
 )
 CATEGORY_PARENT = Relation(
-    "Category", "parent", "Category", lambda loaders: loaders.category_by_id, lambda c: c.parent_id
+    "Category",
+    "parent",
+    "Category",
+    rows.CATEGORY_PARENT,
+    lambda loaders: loaders.category_by_id,
 )
 CATEGORY_CHILDREN = Relation(
     "Category",
     "children",
     "Category",
+    rows.CATEGORY_CHILDREN,
     lambda loaders: loaders.children_by_category,
-    lambda c: c.id,
     other_pages=lambda ctx, category, args: queries.child_categories(ctx, category.id, args),
 )
 CATEGORY_PRODUCTS = Relation(
     "Category",
     "products",
     "Product",
+    rows.CATEGORY_PRODUCTS,
     lambda loaders: loaders.products_by_category,
-    lambda c: c.id,
     other_pages=lambda ctx, category, args: queries.category_products(ctx, category.id, args),
     unbatched_arguments=("sort",),
 )
 REVIEW_AUTHOR = Relation(
-    "Review", "author", "PublicProfile", lambda loaders: loaders.profile_by_id, lambda r: r.user_id
+    "Review",
+    "author",
+    "PublicProfile",
+    rows.REVIEW_AUTHOR,
+    lambda loaders: loaders.profile_by_id,
 )
 REVIEW_PRODUCT = Relation(
-    "Review", "product", "Product", lambda loaders: loaders.product_by_id, lambda r: r.product_id
+    "Review",
+    "product",
+    "Product",
+    rows.REVIEW_PRODUCT,
+    lambda loaders: loaders.product_by_id,
 )
 
 RELATIONS: dict[tuple[str, str], Relation] = {

@@ -7,7 +7,7 @@ carried a bad token, so a stale token is never silently treated as anonymous.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
@@ -41,17 +41,20 @@ class IsAuthenticated(BasePermission):
 class IsStaff(BasePermission):
     message = "Staff only."
     error_extensions = {"code": "FORBIDDEN"}
+    # The roles let through, as data: compiled queries read it (resolvers.compiler.permissions).
+    roles: ClassVar[frozenset[Role]] = frozenset({Role.STAFF, Role.ADMIN})
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return require_role(info, Role.STAFF, Role.ADMIN) is not None
+        return require_role(info, *self.roles) is not None
 
 
 class IsAdmin(BasePermission):
     message = "Administrators only."
     error_extensions = {"code": "FORBIDDEN"}
+    roles: ClassVar[frozenset[Role]] = frozenset({Role.ADMIN})
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return require_role(info, Role.ADMIN) is not None
+        return require_role(info, *self.roles) is not None
 
 
 class IsSelfOrStaff(BasePermission):

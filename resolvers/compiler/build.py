@@ -19,6 +19,7 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -29,11 +30,8 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from resolvers.catalog.queries import ProductSortField, SortDirection, sort_keys
 from resolvers.compiler.mapping import (
-    CONNECTION_JOINS,
     NESTED_LISTS,
-    TO_ONE_JOINS,
     TYPES,
-    VISIBLE,
     ListField,
     Nested,
     Role,
@@ -48,16 +46,14 @@ from resolvers.compiler.pages import (
     page_window,
     product_sort,
 )
+from resolvers.compiler.permissions import permitted
+from resolvers.compiler.predicates import count_sql, visible_sql
 from resolvers.compiler.selection import Unsupported, collect_fields, sub_selections
 from resolvers.errors import ApiError
-from resolvers.orderings import (
-    CATEGORIES_BY_NAME,
-    NEWEST_PRODUCTS,
-    NEWEST_REVIEWS,
-    VERIFIED_FIRST_REVIEWS,
-)
+from resolvers.orderings import NEWEST_REVIEWS, VERIFIED_FIRST_REVIEWS
 from resolvers.pagination import SortKey
 from resolvers.relations import Relation
+from resolvers.rows import Rows, sql_column
 
 CREATED_AT = ProductSortField.CREATED_AT
 # Keys per object (a bound on the statement's size, far above any real selection).
@@ -74,6 +70,18 @@ class Statement:
 def scalar(sql: str) -> str:
     """The JSON text of an SQL value (NULL stays NULL: the object writes null)."""
     return f"to_json({sql})::text"
+
+
+def enum_name(enum: GraphQLEnumType, value: str) -> str:
+    """A stored enum value as the name of the GraphQL enum value the executor writes (the
+    schema's enum maps names to the values stored)."""
+    cases: list[str] = []
+    for name, member in enum.values.items():
+        stored = getattr(member.value, "value", member.value)
+        if not (isinstance(stored, str) and stored.isidentifier() and name.isidentifier()):
+            raise Unsupported(f"enum {enum.name}")
+        cases.append(f" WHEN '{stored}' THEN '{name}'")
+    return f"(CASE ({value})::text{''.join(cases)} END)"
 
 
 def typename(name: str) -> str:
@@ -119,13 +127,12 @@ class Builder:
         return f"t{self._aliases}"
 
     def visible(self, type_name: str, alias: str) -> str:
-        rule = VISIBLE.get(type_name)
-        if rule is None:
-            return "true"
-        template = rule[self.role]
-        if "{viewer}" in template:
-            return template.format(t=alias, viewer=self.viewer())
-        return template.format(t=alias)
+        """Which rows of the type the viewer may see, as its by-id loader and `node` read it."""
+        return self.visible_rows(TYPES[type_name].rows, alias)
+
+    def visible_rows(self, rows: Rows[Any], alias: str) -> str:
+        """The executor's visibility rule of `rows`, for this plan's role, over `alias`."""
+        return visible_sql(rows, self.role, alias, self.viewer)
 
     # Selections
 
@@ -145,6 +152,8 @@ class Builder:
         definition = parent.fields.get(node.name.value)
         if definition is None:
             raise Unsupported(node.name.value)
+        if not permitted(definition, self.role):
+            raise Unsupported(f"{parent.name}.{node.name.value}: not for every {self.role.value}")
         return definition, get_argument_values(definition, node, self.variables)
 
     def build_object(self, fields: Mapping[str, str]) -> str:
@@ -171,7 +180,14 @@ class Builder:
             if name in type_map.scalars:
                 if arguments:
                     raise Unsupported(name)
-                built[key] = scalar(type_map.scalars[name].format(t=alias))
+                value = type_map.scalars[name].format(t=alias)
+                named = _unwrap(definition.type)
+                if isinstance(named, GraphQLEnumType):
+                    value = enum_name(named, value)
+                built[key] = scalar(value)
+            elif name in type_map.counts and not arguments:
+                count = count_sql(type_map.counts[name], self.role, f"{alias}.id", self.viewer)
+                built[key] = scalar(count)
             elif name in type_map.nested:
                 built[key] = self.nested_sql(type_map.nested[name], field_nodes, alias)
             elif name in type_map.lists:
@@ -229,16 +245,15 @@ class Builder:
         )
 
     def to_one_sql(self, relation: Relation, nodes: list[FieldNode], alias: str) -> str:
-        target = TYPES.get(relation.target)
-        join = TO_ONE_JOINS.get((relation.owner, relation.field))
-        if target is None or join is None:
+        target, join = TYPES.get(relation.target), relation.join
+        if target is None or join.connection or join.rows.table != target.table:
             raise Unsupported(f"{relation.owner}.{relation.field}")
-        target_column, owner_column = join
         row = self.alias()
+        column, owner_column = sql_column(join.target_column), sql_column(join.owner_column)
         return (
             f"(SELECT {self.object_sql(target, nodes, row)} FROM {target.table} AS {row}"
-            f" WHERE {row}.{target_column} = {alias}.{owner_column}"
-            f" AND {self.visible(target.name, row)})"
+            f" WHERE {row}.{column} = {alias}.{owner_column}"
+            f" AND {self.visible_rows(join.rows, row)})"
         )
 
     # Connections
@@ -251,29 +266,32 @@ class Builder:
         nodes: list[FieldNode],
         alias: str,
     ) -> str:
-        column = CONNECTION_JOINS.get((relation.owner, relation.field))
-        target = TYPES.get(relation.target)
-        if column is None or target is None:
+        target, join = TYPES.get(relation.target), relation.join
+        if target is None or not join.connection or join.rows.table != target.table:
             raise Unsupported(f"{relation.owner}.{relation.field}")
         keys = self.nested_keys(relation, arguments)
         verified_only = arguments.get("verifiedOnly", False) is True
         window = page_window(page_args(arguments), keys)
         verified = " AND {row}.verified_purchase" if verified_only else ""
+        column, owner_column = sql_column(join.target_column), sql_column(join.owner_column)
 
         def where(row: str) -> str:
-            condition = f"{row}.{column} = {alias}.id AND {self.visible(target.name, row)}"
+            condition = (
+                f"{row}.{column} = {alias}.{owner_column} AND {self.visible_rows(join.rows, row)}"
+            )
             return condition + verified.format(row=row)
 
         return self.connection_sql(target, definition, nodes, where, keys, window)
 
     def nested_keys(self, relation: Relation, arguments: dict[str, Any]) -> list[SortKey[Any]]:
-        """The order of a nested page, as its resolver reads it (`schema.catalog`)."""
+        """The order of a nested page, as its resolver reads it (`schema.catalog`): the join's
+        own order (the loader's) unless an argument asks for another."""
         if relation.target == "Category":  # children, by name
-            return CATEGORIES_BY_NAME
+            return list(relation.join.order)
         if relation.target == "Product":  # a category's products: newest first, or `sort`
             sort = arguments.get("sort")
             if sort is None:
-                return NEWEST_PRODUCTS
+                return list(relation.join.order)
             field, direction = product_sort(sort)
             try:
                 return sort_keys(
@@ -289,7 +307,9 @@ class Builder:
             raise Unsupported("review sort")
         if sort == "VERIFIED_FIRST" and not verified_only:
             return VERIFIED_FIRST_REVIEWS
-        return NEWEST_REVIEWS
+        if verified_only:  # `resolvers.catalog.queries.product_reviews`' order
+            return NEWEST_REVIEWS
+        return list(relation.join.order)
 
     def connection_sql(
         self,

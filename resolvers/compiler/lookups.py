@@ -2,9 +2,9 @@
 with the resolvers' rules (`resolvers.catalog.queries`, `resolvers.nodes`, `resolvers.ids`).
 
 `node(id)` is compiled for the types the compiler maps (products, categories, reviews) with
-each type's own visibility (`NODE_VISIBLE`, as the `*_by_id` loaders); an id of an unknown
-type, or with no integer key, is null as the executor answers it; ids of orders, users and
-jobs (viewer-dependent rules and side checks) stay with the executor.
+each type's own visibility (its `TypeMap.rows`, the rows its `*_by_id` loader reads); an id of
+an unknown type, or with no integer key, is null as the executor answers it; ids of orders,
+users and jobs (viewer-dependent rules and side checks) stay with the executor.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from graphql import FieldNode, GraphQLField
 
 from resolvers.catalog.queries import _one_of
 from resolvers.compiler.listing import ProductListing
-from resolvers.compiler.mapping import NODE_VISIBLE, TYPES
+from resolvers.compiler.mapping import TYPES
 from resolvers.compiler.pages import page_args, page_window
 from resolvers.compiler.selection import Unsupported
 from resolvers.errors import ApiError
@@ -55,12 +55,11 @@ class Lookups(ProductListing):
             raise _executor_reports(error) from error
         if type_name not in LOADERS or key is None:
             return "NULL"
-        if type_name not in NODE_VISIBLE:
+        if type_name not in TYPES:
             raise Unsupported(f"node of {type_name}")
         target = TYPES[type_name]
         row = self.alias()
-        template = NODE_VISIBLE[type_name][self.role]
-        visible = template.format(t=row, viewer=self.viewer() if "{viewer}" in template else "")
+        visible = self.visible(type_name, row)  # the viewer's parameter, if any, comes first
         return (
             f"(SELECT {self.object_sql(target, nodes, row)} FROM {target.table} AS {row}"
             f" WHERE {row}.id = {self.param(key, 'bigint')} AND {visible})"

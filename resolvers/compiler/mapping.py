@@ -1,18 +1,22 @@
 """What the compiler knows: GraphQL types as tables, fields as SQL, declared once here.
 
-Each `TypeMap` says which table a GraphQL object type reads and how each field it supports is
-written in SQL over a row alias (`{t}`). Anything not declared here is not compiled: the
-operation goes to the executor, which stays the definition of what every field means (the
-differential suite, tests/api/test_compiled_equivalence.py, holds the two equal). Relations
-name their entry in `resolvers.relations.RELATIONS`, the map the prefetcher reads, so a
-relation the executor does not have cannot be compiled.
+Each `TypeMap` says which rows a GraphQL object type reads (the `resolvers.rows.Rows` its
+by-id loader reads: table and visibility) and how each field it supports is written in SQL over
+a row alias (`{t}`). Anything not declared here is not compiled: the operation goes to the
+executor, which stays the definition of what every field means (the differential suite,
+tests/api/test_compiled_equivalence.py, holds the two equal). Relations are entries of
+`resolvers.relations.RELATIONS`, the map the prefetcher reads: their joins (columns, visible
+rows, order) are the ones the executor's loaders are built from, so a relation the executor
+does not have cannot be compiled, nor one joined differently.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
+from resolvers import rows
 from resolvers.relations import (
     CATEGORY_CHILDREN,
     CATEGORY_PARENT,
@@ -20,8 +24,10 @@ from resolvers.relations import (
     PRODUCT_CATEGORY,
     PRODUCT_REVIEWS,
     REVIEW_AUTHOR,
+    REVIEW_PRODUCT,
     Relation,
 )
+from resolvers.rows import Count, Rows
 
 
 class Role(Enum):
@@ -81,7 +87,8 @@ class ListField:
 @dataclass(frozen=True)
 class TypeMap:
     name: str
-    table: str
+    # The rows of the type as `node(id)` and its by-id loader read them (table, visibility).
+    rows: Rows[Any]
     # Scalar fields: SQL over the row alias `{t}`.
     scalars: dict[str, str] = field(default_factory=dict)
     # Object-valued fields computed from the row itself.
@@ -89,11 +96,17 @@ class TypeMap:
     lists: dict[str, ListField] = field(default_factory=dict)
     # Relations compiled as lookups (to-one) or pages (connections), by field name.
     relations: dict[str, Relation] = field(default_factory=dict)
+    # Counts of related rows: the statement the field's loader counts with (`rows.Count`).
+    counts: dict[str, Count] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return self.rows.table
 
 
 PRODUCT = TypeMap(
     "Product",
-    "products",
+    rows.PRODUCTS,
     scalars={
         "id": global_id("Product"),
         "sku": "{t}.sku",
@@ -101,6 +114,10 @@ PRODUCT = TypeMap(
         "slug": "{t}.slug",
         "description": "{t}.description",
         "inStock": "({t}.stock > 0)",
+        # Staff only (`IsStaff`): compiled for the staff role class (see `permissions`).
+        "stock": "{t}.stock",
+        # Enum fields: the stored value, written as its GraphQL name (`build.enum_name`).
+        "status": "{t}.status",
         "attributes": "{t}.attributes",
         "createdAt": iso_datetime("created_at"),
         "updatedAt": iso_datetime("updated_at"),
@@ -135,7 +152,7 @@ NESTED_LISTS: dict[tuple[str, str], ListField] = {
 
 CATEGORY = TypeMap(
     "Category",
-    "categories",
+    rows.CATEGORIES,
     scalars={
         "id": global_id("Category"),
         "name": "{t}.name",
@@ -152,6 +169,7 @@ CATEGORY = TypeMap(
             "{e}_k.ord",
         ),
     },
+    counts={"productCount": rows.products_below},
     relations={
         "parent": CATEGORY_PARENT,
         "children": CATEGORY_CHILDREN,
@@ -161,64 +179,20 @@ CATEGORY = TypeMap(
 
 REVIEW = TypeMap(
     "Review",
-    "reviews",
+    rows.REVIEWS,
     scalars={
         "id": global_id("Review"),
         "rating": "{t}.rating",
         "title": "{t}.title",
         "body": "{t}.body",
         "verifiedPurchase": "{t}.verified_purchase",
+        "status": "{t}.status",
         "createdAt": iso_datetime("created_at"),
         "updatedAt": iso_datetime("updated_at"),
     },
-    relations={"author": REVIEW_AUTHOR},
+    relations={"author": REVIEW_AUTHOR, "product": REVIEW_PRODUCT},
 )
 
-PUBLIC_PROFILE = TypeMap("PublicProfile", "users", scalars={"name": "{t}.name"})
+PUBLIC_PROFILE = TypeMap("PublicProfile", rows.PROFILES, scalars={"name": "{t}.name"})
 
 TYPES: dict[str, TypeMap] = {m.name: m for m in (PRODUCT, CATEGORY, REVIEW, PUBLIC_PROFILE)}
-
-# How a to-one relation finds its row: the target's column = the owner's column.
-TO_ONE_JOINS: dict[tuple[str, str], tuple[str, str]] = {
-    ("Product", "category"): ("id", "category_id"),
-    ("Category", "parent"): ("id", "parent_id"),
-    ("Review", "author"): ("id", "user_id"),
-}
-
-# Nested connections: the target's column that points at the owner's id, and the order.
-CONNECTION_JOINS: dict[tuple[str, str], str] = {
-    ("Product", "reviews"): "product_id",
-    ("Category", "children"): "parent_id",
-    ("Category", "products"): "category_id",
-}
-
-# Visibility of rows, per role, mirroring `resolvers.visibility` (`visible_products`,
-# `listed_reviews`); `$viewer` is the viewer's user id. The differential suite runs every role.
-VISIBLE: dict[str, dict[Role, str]] = {
-    "Product": {
-        Role.ANONYMOUS: "{t}.status = 'published'",
-        Role.CUSTOMER: "{t}.status = 'published'",
-        Role.STAFF: "true",
-    },
-    # Reviews listed under a product: approved ones and the viewer's own.
-    "Review": {
-        Role.ANONYMOUS: "{t}.status = 'approved'",
-        Role.CUSTOMER: "({t}.status = 'approved' OR {t}.user_id = {viewer})",
-        Role.STAFF: "({t}.status = 'approved' OR {t}.user_id = {viewer})",
-    },
-}
-
-# `node(id)`: each type's visibility as its `*_by_id` loader applies it (`resolvers.nodes`):
-# products and categories as listed; a review when listed and of a visible product.
-_OF_PUBLISHED = (
-    "EXISTS (SELECT FROM products AS np WHERE np.id = {t}.product_id AND np.status = 'published')"
-)
-NODE_VISIBLE: dict[str, dict[Role, str]] = {
-    "Product": VISIBLE["Product"],
-    "Category": {role: "true" for role in Role},
-    "Review": {
-        Role.ANONYMOUS: "{t}.status = 'approved' AND " + _OF_PUBLISHED,
-        Role.CUSTOMER: "({t}.status = 'approved' OR {t}.user_id = {viewer}) AND " + _OF_PUBLISHED,
-        Role.STAFF: "true",
-    },
-}

@@ -7,18 +7,22 @@ Search has its own module (tests/api/test_search.py).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
 
+from app.settings import Settings
 from db.users import Role
 from resolvers.context import Services
+from tests.support.apps import client_of, running_app
 from tests.support.catalog import (
     EPOCH,
     PAGE,
@@ -754,11 +758,26 @@ async def test_product_detail_money_and_rating(gql: GraphQLClient, services: Ser
     }
 
 
+@pytest.fixture
+async def executor_app(settings: Settings) -> AsyncIterator[Starlette]:
+    """An app without compiled queries: the executor's loaders and queries answer."""
+    async with running_app(settings, compiled_queries=False) as application:
+        yield application
+
+
 async def test_product_reviews_page_on(
-    gql: GraphQLClient, services: Services, count_statements: StatementCounter
+    client: httpx.AsyncClient, services: Services, executor_app: Starlette
 ) -> None:
+    # (`client`: the session's app, whose fixture starts every test from empty tables.)
     await build_catalog(services, products=6, reviews_per_product=5, users=5)
-    count_statements.statements.clear()
+    gql = client_of(executor_app)
+    count_statements = StatementCounter()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        count_statements.statements.append(statement)
+
+    engine = executor_app.state.services.sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", record)
     first = (await gql.data(DETAIL, {"slug": "product-1", "first": 2}))["product"]["reviews"]
     assert any("LATERAL" in s for s in count_statements.statements)  # the batched first page
     assert first["totalCount"] == 4
@@ -797,6 +816,7 @@ async def test_product_reviews_page_on(
     assert error_codes(body) == ["BAD_USER_INPUT"]
     body = await gql.post(DETAIL, {"slug": "product-1", "first": 101})
     assert error_codes(body) == ["BAD_USER_INPUT"]
+    event.remove(engine, "before_cursor_execute", record)
 
 
 async def test_review_author_exposes_only_the_name(gql: GraphQLClient, services: Services) -> None:

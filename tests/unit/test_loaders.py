@@ -23,6 +23,7 @@ from resolvers.context import Services
 from resolvers.dataloader import Loader
 from resolvers.errors import Unauthenticated
 from resolvers.loaders import by_id_loader, create_loaders, prime_categories_with_ancestors
+from resolvers.rows import Rows
 from resolvers.viewer import ANONYMOUS, Viewer
 from tests.support.database import StatementCounter, empty_state
 
@@ -111,7 +112,7 @@ async def test_many_loads_are_one_statement_answered_in_the_order_asked(
     services: Services, count_statements: StatementCounter
 ) -> None:
     tree = await add_tree(services)
-    loader = by_id_loader(services.readers, Category)
+    loader = by_id_loader(services.readers, Rows(Category), ANONYMOUS)
     asked = [tree.leaf.id, MISSING, tree.root.id, tree.child.id, tree.leaf.id, tree.other.id]
 
     count_statements.statements.clear()
@@ -132,15 +133,17 @@ async def test_the_statement_text_is_the_same_for_any_number_of_ids(
 ) -> None:
     tree = await add_tree(services)
     count_statements.statements.clear()
-    await by_id_loader(services.readers, Category).load(tree.root.id)
-    await by_id_loader(services.readers, Category).load_many([tree.root.id, tree.leaf.id, MISSING])
+    await by_id_loader(services.readers, Rows(Category), ANONYMOUS).load(tree.root.id)
+    await by_id_loader(services.readers, Rows(Category), ANONYMOUS).load_many(
+        [tree.root.id, tree.leaf.id, MISSING]
+    )
     first, second = count_statements.statements
     assert first == second  # one array parameter: cached compilation, one prepared statement
 
 
 @pytest.mark.usefixtures("clean")
 async def test_an_empty_database_loads_none_for_everything(services: Services) -> None:
-    loader = by_id_loader(services.readers, Product)
+    loader = by_id_loader(services.readers, Rows(Product), ANONYMOUS)
     assert await loader.load_many([1, 2, MISSING]) == [None, None, None]
 
 
@@ -265,7 +268,7 @@ async def test_value_or_load_is_an_awaitable_until_loaded_then_the_value(
     services: Services, count_statements: StatementCounter
 ) -> None:
     tree = await add_tree(services)
-    loader = by_id_loader(services.readers, Category)
+    loader = by_id_loader(services.readers, Rows(Category), ANONYMOUS)
     assert not loader.has(tree.root.id)
 
     count_statements.statements.clear()
