@@ -31,6 +31,8 @@ class BenchQuery:
     title: str  # what the table shows
     query: str
     variables: Mapping[str, Any] = field(default_factory=dict)
+    # False: a document the compiler hands to the executor (see UNCOMPILED).
+    compiled: bool = True
 
 
 LISTING = """
@@ -87,12 +89,28 @@ FILTERED = """
 }
 """
 
+# The listing asking each review's `moderationReason`, a field the compiler does not take (its
+# resolver decides per viewer): the executor answers it. Run with the compiler on and with
+# COMPILED_QUERIES=false, it shows what the compiler costs the queries it does not compile.
+UNCOMPILED = LISTING.replace(
+    "reviews(first: 3) { edges { node { rating title author { name } } } }",
+    "reviews(first: 3) { edges { node { rating title moderationReason author { name } } } }",
+)
+assert UNCOMPILED != LISTING
+
 QUERIES: tuple[BenchQuery, ...] = (
     BenchQuery("listing", "listing (50 + reviews)", LISTING, {"after": None}),
     BenchQuery("detail", "detail (20 reviews)", DETAIL, {"slug": Lookup("most_reviewed_slug")}),
     BenchQuery("flat", "flat list (100)", FLAT),
     BenchQuery("search", "search (20)", SEARCH, {"search": Lookup("search_word")}),
     BenchQuery("filtered", "filtered, by rating (20)", FILTERED),
+    BenchQuery(
+        "uncompiled",
+        "listing via the executor",
+        UNCOMPILED,
+        {"after": None},
+        compiled=False,
+    ),
 )
 
 # The query the reference endpoint answers by default; its numbers are compared with this one's.

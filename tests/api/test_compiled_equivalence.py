@@ -760,6 +760,13 @@ async def test_a_compiled_query_is_one_statement(
         # Every bench query; the search both found by full text and by its typo fallback.
         search = next(q for q in BENCH_QUERIES if q.name == "search")
         runs = [*BENCH_QUERIES, replace(search, variables={"search": "wirless"})]
+        # The one the compiler does not take is answered by the executor (no statement count).
+        uncompiled = [q for q in BENCH_QUERIES if not q.compiled]
+        assert [q.name for q in uncompiled] == ["uncompiled"]
+        for query in uncompiled:
+            response = await answer(compiled, query.query, dict(query.variables), None)
+            assert response.headers["x-catalog-path"] == "executor", query.name
+        runs = [q for q in runs if q.compiled]
         for query in runs:
             variables = dict(query.variables)
             if "slug" in variables:
