@@ -26,8 +26,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.context import SpawnProcess
 from types import FrameType
-from typing import Any
 
 import uvicorn
 
@@ -54,7 +54,6 @@ class Dispatcher:
         self.workers: list[socket.socket] = []
         self.ready: set[int] = set()  # pids of the workers that ever registered
         self.turn = 0
-        self.handed = 0
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.registry, selectors.EVENT_READ)
         self._wake_read, self._wake_write = socket.socketpair()
@@ -79,10 +78,14 @@ class Dispatcher:
     def _register(self) -> None:
         try:
             channel, _ = self.registry.accept()
+        except OSError:
+            return
+        try:
             # A worker's first message is its pid (sent as soon as it has connected).
             channel.settimeout(REGISTER_SECONDS)
             pid = int(channel.recv(32))
         except (OSError, ValueError):
+            channel.close()
             return
         self.ready.add(pid)
         channel.setblocking(False)
@@ -125,7 +128,6 @@ class Dispatcher:
             except OSError:
                 self._drop(channel)
                 continue
-            self.handed += 1
             return
         logger.error("no worker could take a connection; it is closed")
 
@@ -233,7 +235,7 @@ def serve_balanced(config: uvicorn.Config) -> int:
         thread = threading.Thread(target=dispatcher.run, name="dispatcher", daemon=True)
         thread.start()
 
-        def start() -> Any:
+        def start() -> SpawnProcess:
             process = spawn.Process(target=_worker_main, args=(config, path), daemon=False)
             process.start()
             return process
