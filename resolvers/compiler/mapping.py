@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from db.users import Role as UserRole
 from resolvers import rows
 from resolvers.relations import (
     CATEGORY_CHILDREN,
@@ -36,6 +37,14 @@ class Role(Enum):
     ANONYMOUS = "anonymous"
     CUSTOMER = "customer"
     STAFF = "staff"
+
+    @property
+    def members(self) -> frozenset[UserRole]:
+        """The users' roles in this class (as `resolvers.compiler.role_of` sorts viewers:
+        signed in or not, staff or not)."""
+        if self is Role.ANONYMOUS:
+            return frozenset()
+        return frozenset(r for r in UserRole if r.is_staff == (self is Role.STAFF))
 
 
 def global_id(type_name: str) -> str:

@@ -12,23 +12,16 @@ from __future__ import annotations
 
 from graphql import GraphQLField
 
-from db.users import Role as UserRole
 from resolvers.compiler.mapping import Role
 
 # Where Strawberry keeps its own definition of a GraphQL field.
 STRAWBERRY_DEFINITION = "strawberry-definition"
-# The user roles of each role class (`resolvers.compiler.role_of`: staff or not, signed in).
-ROLE_MEMBERS: dict[Role, frozenset[UserRole]] = {
-    Role.ANONYMOUS: frozenset(),
-    Role.CUSTOMER: frozenset(role for role in UserRole if not role.is_staff),
-    Role.STAFF: frozenset(role for role in UserRole if role.is_staff),
-}
 
 
 def permitted(definition: GraphQLField, role: Role) -> bool:
     """Whether every viewer of `role` passes the field's permission classes."""
     field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
-    members = ROLE_MEMBERS[role]
+    members = role.members
     for permission in getattr(field, "permission_classes", None) or ():
         roles = getattr(permission, "roles", None)
         if not isinstance(roles, frozenset) or not members or not members <= roles:

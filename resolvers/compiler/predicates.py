@@ -34,17 +34,12 @@ _VIEWER = "visible_viewer_id"
 _OWNER = "visible_owner_id"
 _ROW_COLUMN = re.compile(rf"\b{_ROW}\.")
 _DIALECT: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-# The users of each role class (`resolvers.compiler.role_of`): none, customers, staff.
-ROLE_USERS: dict[Role, UserRole | None] = {
-    Role.ANONYMOUS: None,
-    Role.CUSTOMER: UserRole.CUSTOMER,
-    Role.STAFF: UserRole.STAFF,
-}
 
 
 def stand_in(role: Role, viewer_id: object = None) -> User | None:
     """A viewer of the role class whose id is `viewer_id` (by default the marker column)."""
-    user_role = ROLE_USERS[role]
+    # The first declared role of the class stands for it (rules branch on the class only).
+    user_role = next((r for r in UserRole if r in role.members), None)
     if user_role is None:
         return None
     user = User(role=user_role)

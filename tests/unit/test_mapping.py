@@ -23,7 +23,7 @@ from resolvers import rows
 from resolvers.compiler import role_of
 from resolvers.compiler.build import enum_name
 from resolvers.compiler.mapping import TYPES, Role, TypeMap
-from resolvers.compiler.permissions import ROLE_MEMBERS, STRAWBERRY_DEFINITION, permitted
+from resolvers.compiler.permissions import STRAWBERRY_DEFINITION, permitted
 from resolvers.compiler.predicates import count_sql, render, visible_sql
 from resolvers.loaders import Loaders, create_loaders
 from resolvers.nodes import LOADERS
@@ -178,7 +178,7 @@ def test_a_role_class_holds_exactly_the_users_role_of_puts_in_it(
 ) -> None:
     role = role_of(viewer(user_role)[0])
     assert role is not None
-    members = ROLE_MEMBERS[role]
+    members = role.members
     assert (user_role in members) if user_role is not None else not members
 
 
