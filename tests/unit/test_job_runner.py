@@ -160,6 +160,36 @@ async def test_a_cancel_request_reaches_the_handler_through_the_heartbeat(
     assert (await load(services, job_id)).status is JobStatus.CANCELLED
 
 
+async def test_a_cancel_accepted_just_before_the_end_wins_and_the_work_rolls_back(
+    client: httpx.AsyncClient, services: Services, ctx: dict[str, Any], monkeypatch: Any
+) -> None:
+    """cancelJob committed after the handler's last check, before its end: the end (and the
+    work committed with it) rolls back, the job ends CANCELLED, whatever the heartbeat saw."""
+    ctx["job_policy"] = JobPolicy(heartbeat=timedelta(seconds=60))  # no heartbeat meanwhile
+
+    async def handler(run: JobRun) -> None:
+        run.raise_if_cancelled()  # the last check: nothing requested yet
+        async with services.sessions() as other:  # cancelJob, from another request
+            await other.execute(
+                update(Job).where(Job.id == run.job_id).values(cancel_requested=True)
+            )
+            await other.commit()
+        async with services.sessions() as session, session.begin():
+            await session.execute(update(Job).where(Job.id == run.job_id).values(checkpoint={}))
+            await session.execute(
+                update(Job).where(Job.id == run.job_id).values(params={"work": "done"})
+            )
+            await run.finish(Summary(created=1), session=session)
+
+    handle(monkeypatch, handler)
+    job_id = await new_job(services, work="none")
+    assert await run_job(ctx, job_id) == "cancelled"
+    job = await load(services, job_id)
+    assert job.status is JobStatus.CANCELLED
+    assert job.params == {"work": "none"}  # the work in the end's transaction rolled back
+    assert job.created_count == 0
+
+
 async def test_a_job_whose_worker_died_is_taken_over_from_its_checkpoint(
     client: httpx.AsyncClient, services: Services, ctx: dict[str, Any], monkeypatch: Any
 ) -> None:

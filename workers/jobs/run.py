@@ -69,13 +69,18 @@ class JobRun:
     _last_progress: float = field(default=0.0, repr=False)
 
     async def _write(self, session: AsyncSession, **values: Any) -> None:
+        """Write to the job's row (which locks it); also learns of a cancel request."""
         result = await session.execute(
             update(Job)
             .where(Job.id == self.job_id, Job.lease_token == self.lease_token)
             .values(**values)
+            .returning(Job.cancel_requested)
         )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        row = result.first()
+        if row is None:
             raise LeaseLost(f"job {self.job_id} is held by another run")
+        if row[0]:
+            self.cancel_requested = True
 
     async def _commit(self, **values: Any) -> None:
         async with self.sessions() as session, session.begin():
@@ -141,11 +146,16 @@ class JobRun:
             "lease_token": None,
             "failure_reason": None,
         }
+        # The write locks the job's row, so a cancelJob either committed before it (seen
+        # here: the end, and with `session` the work, roll back; the job ends CANCELLED) or
+        # waits for this commit and finds the job ended: an accepted cancel always wins.
         if session is not None:
             await self._write(session, **values)
+            self.raise_if_cancelled()
         else:
             async with self.sessions() as own, own.begin():
                 await self._write(own, **values)
+                self.raise_if_cancelled()
         self.finished = True
 
     async def fail(
