@@ -217,7 +217,7 @@ SELECT json_build_object('data', json_build_object('products', json_build_object
 # word above TRIGRAM_THRESHOLD, ranked by the text's). The matches are read once: the count,
 # the page and the fallback's test all come from them.
 SEARCH_PAGE = 20
-TRIGRAM_THRESHOLD = 0.3  # resolvers.catalog.queries.TRIGRAM_THRESHOLD
+TRIGRAM_THRESHOLD = 0.3  # db.product_filters.TRIGRAM_THRESHOLD
 
 # $1: the tsquery text, $2: the words joined by spaces, $3: the words.
 SEARCH_SQL = r"""

@@ -12,12 +12,17 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, Text, false, func, literal, or_, select
 
 from db.catalog import Category, Product, ProductStatus
 
 MAX_SEARCH_TERMS = 8
 MAX_SEARCH_LENGTH = 200
+# A search that full text misses falls back to names similar to its words (typos): pg_trgm's
+# word similarity above this. Every connection sets pg_trgm.word_similarity_threshold to it
+# (db.session), so that `<%`, which the trigram index on names answers, finds every candidate
+# (`<%` is "similarity >= the setting"; the `>` below then decides, exactly as without it).
+TRIGRAM_THRESHOLD = 0.3
 
 
 def search_terms(text: str) -> list[str]:
@@ -31,6 +36,17 @@ def prefix_query(terms: list[str]) -> ColumnElement[Any]:
     if len(terms) > 1:
         every_term = f"({every_term}) | {''.join(terms)}:*"
     return func.to_tsquery("english", every_term)
+
+
+def similar_names(text: str, terms: list[str]) -> list[ColumnElement[bool]]:
+    """Names like the search `text` (its `terms` joined) and like every one of its terms, each
+    forgiving typos. The text's `<%` is the condition the trigram index answers, and only the
+    text's: each `<%` costs the planner a look at the index (milliseconds, paid by every
+    search, the statement holding both modes), and the text's candidates hold every answer."""
+    return [
+        literal(text, Text()).op("<%")(Product.name),
+        *(func.word_similarity(word, Product.name) > TRIGRAM_THRESHOLD for word in [text, *terms]),
+    ]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from db.product_filters import TRIGRAM_THRESHOLD
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 # A pooled connection idle longer than this is pinged (one `;`) before it is handed out; a
@@ -62,7 +64,11 @@ def create_engine(
 
     Up to `pool_size` connections are opened as needed and kept (no overflow: connections
     closed on return and reopened under the next burst cost a backend start each time)."""
-    server_settings = {"application_name": "catalog-api"}
+    server_settings = {
+        "application_name": "catalog-api",
+        # The typo-tolerant search's `<%` must find every name above its threshold.
+        "pg_trgm.word_similarity_threshold": str(TRIGRAM_THRESHOLD),
+    }
     if statement_timeout_ms > 0:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
     engine = create_async_engine(

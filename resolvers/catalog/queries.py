@@ -12,7 +12,12 @@ from sqlalchemy.orm import with_expression
 
 from db.catalog import Category, Product, ProductStatus
 from db.catalog_rules import MAX_PRICE
-from db.product_filters import ProductConditions, prefix_query, search_terms
+from db.product_filters import (
+    ProductConditions,
+    prefix_query,
+    search_terms,
+    similar_names,
+)
 from db.reviews import Review
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, Forbidden
@@ -21,7 +26,6 @@ from resolvers.orderings import CATEGORIES_BY_NAME, NEWEST_REVIEWS, VERIFIED_FIR
 from resolvers.pagination import Page, PageArgs, SortKey, datetime_key, float_value, paginate
 from resolvers.visibility import is_staff, listed_reviews, visible_products
 
-TRIGRAM_THRESHOLD = 0.3
 # Cursors of a typo-tolerant (trigram) search page carry this mark, so later pages keep the mode.
 TRIGRAM_CURSOR = "~"
 
@@ -180,9 +184,8 @@ async def list_products(
     similarity = func.word_similarity(text, Product.name)
     # Like the full-text search, every word must match (each one forgiving typos): the
     # similarity of the whole text alone lets "stand mouse" find every stand and every mouse.
-    every_word = [func.word_similarity(term, Product.name) > TRIGRAM_THRESHOLD for term in terms]
     fuzzy = statement.options(with_expression(Product.search_rank, similarity)).where(
-        *conditions, similarity > TRIGRAM_THRESHOLD, *every_word
+        *conditions, *similar_names(text, terms)
     )
     page = await paginate(
         ctx.readers,

@@ -322,12 +322,14 @@ class Builder:
         *,
         source: str | None = None,
         prefix: str = "",
+        null_if_empty: bool = False,
     ) -> str:
         """One page of `target` rows matching `where(alias)`, in `keys` order, between the
         decoded cursor values `window.after` and `window.before`, the first `size` of them or
         (`backwards`, `last`) the last, as the Connection's JSON (as
         `resolvers.pagination.paginate` reads it). `source` replaces the table for the page's
-        rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors."""
+        rows (a subquery adding RANK_COLUMN to them); `prefix` marks cursors; `null_if_empty`
+        makes a page that read no row (not even the extra one) NULL instead."""
         size, after, before, backwards = window.size, window.after, window.before, window.backwards
         connection_type = _unwrap(definition.type)
         inner, page = self.alias(), self.alias()
@@ -404,7 +406,8 @@ class Builder:
             else:
                 raise Unsupported(f"{connection_type.name}.{name}")
         # GROUP BY (): one row, whether or not the selection aggregates the page's rows.
-        return f"(SELECT {self.build_object(built)} FROM {rows} GROUP BY ())"
+        having = " HAVING count(*) > 0" if null_if_empty else ""
+        return f"(SELECT {self.build_object(built)} FROM {rows} GROUP BY (){having})"
 
     def edge_sql(
         self,

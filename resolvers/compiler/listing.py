@@ -3,7 +3,7 @@ as `resolvers.catalog.queries.list_products` reads them, in SQL.
 
 A search with words reads the full-text page; when nothing matches (and no cursor says which
 mode the client is paging) it reads the trigram page instead, whose cursors carry the mark
-`TRIGRAM_CURSOR`: one statement, `CASE WHEN EXISTS (a full-text match) THEN … ELSE … END`.
+`TRIGRAM_CURSOR`: one statement, `coalesce(the full-text page or NULL, the trigram page)`.
 The rules (checks, defaults, terms, the tsquery, the threshold) are the resolvers' own; any
 error they raise means the executor answers, and reports it.
 """
@@ -19,10 +19,9 @@ from graphql import FieldNode, GraphQLField
 from sqlalchemy import func
 
 from db.catalog import ProductStatus
-from db.product_filters import search_terms
+from db.product_filters import TRIGRAM_THRESHOLD, search_terms
 from resolvers.catalog.queries import (
     TRIGRAM_CURSOR,
-    TRIGRAM_THRESHOLD,
     ProductFilterData,
     ProductSortField,
     SortDirection,
@@ -106,11 +105,19 @@ class ProductListing(Builder):
         if not terms:
             return connection(product, definition, nodes, where, keys, window)
 
-        def page(match: tuple[Where, str], prefix: str = "") -> str:
+        def page(match: tuple[Where, str], prefix: str = "", null_if_empty: bool = False) -> str:
             matching, rank = match
             source = f"(SELECT p.*, {rank} AS {RANK_COLUMN} FROM products AS p)" if ranked else None
             return connection(
-                product, definition, nodes, matching, keys, window, source=source, prefix=prefix
+                product,
+                definition,
+                nodes,
+                matching,
+                keys,
+                window,
+                source=source,
+                prefix=prefix,
+                null_if_empty=null_if_empty,
             )
 
         # Only the mode(s) the statement reads: a parameter it does not use has no type.
@@ -119,9 +126,12 @@ class ProductListing(Builder):
         full_text = self.full_text(terms, where)
         if after is not None or before is not None:
             return page(full_text)
-        found = f"EXISTS (SELECT FROM products AS m WHERE {full_text[0]('m')})"
+        # The full-text page, or NULL when it read no row (not even the one past the page, so
+        # a `first: 0` page with matches stays): then the trigram page. The page's own rows
+        # decide, as in `list_products`: a separate EXISTS would be planned to stop at the
+        # first match, as a scan of every product when none matches.
         fuzzy = page(self.fuzzy(terms, where), TRIGRAM_CURSOR)
-        return f"(CASE WHEN {found} THEN {page(full_text)} ELSE {fuzzy} END)"
+        return f"coalesce({page(full_text, null_if_empty=True)}, {fuzzy})"
 
     def full_text(self, terms: list[str], where: Where) -> tuple[Where, str]:
         """`prefix_query` and `ts_rank_cd`, as the executor's full-text page."""
@@ -136,14 +146,15 @@ class ProductListing(Builder):
         return matching, f"ts_rank_cd(p.search_vector, {query})"
 
     def fuzzy(self, terms: list[str], where: Where) -> tuple[Where, str]:
-        """Trigram word similarity of the text and of every word, above the threshold."""
+        """Trigram word similarity of the text and of every word, above the threshold, and
+        the text's `<%` for the index (`db.product_filters.similar_names`)."""
         threshold = self.param(TRIGRAM_THRESHOLD, "float8")
         text = self.param(" ".join(terms), "text")
         words = [self.param(term, "text") for term in terms]
 
         def matching(row: str) -> str:
-            similar = [f"word_similarity({text}, {row}.name) > {threshold}"] + [
-                f"word_similarity({word}, {row}.name) > {threshold}" for word in words
+            similar = [f"{text} <% {row}.name"] + [
+                f"word_similarity({word}, {row}.name) > {threshold}" for word in [text, *words]
             ]
             return " AND ".join([where(row), *similar])
 

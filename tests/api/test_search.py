@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from app.settings import Settings
+from db.product_filters import TRIGRAM_THRESHOLD
 from db.users import Role
 from resolvers.context import Services
+from tests.support.apps import client_of, running_app
 from tests.support.catalog import (
     EPOCH,
     PAGE,
@@ -227,6 +230,55 @@ async def test_typos_fall_back_to_similar_names(gql: GraphQLClient, services: Se
     # A "~" cursor is no cursor for a plain listing.
     body = await gql.post(SEARCH, {"first": 4, "after": after})
     assert error_codes(body) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.usefixtures("client")  # empty tables
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "executor"])
+async def test_typos_are_looked_up_in_the_trigram_index(
+    settings: Settings, services: Services, compiled: bool
+) -> None:
+    """The typo fallback must not read every product's name: its statement has conditions
+    the trigram index on names answers, and every connection sets the threshold those
+    conditions need (`<%` is "word similarity >= the setting")."""
+    await build_catalog(services, products=40, reviews_per_product=0, users=1)
+    async with running_app(settings, compiled_queries=compiled) as application:
+        engine = application.state.services.sessions.kw["bind"].sync_engine
+        statements: list[tuple[str, Any]] = []
+
+        def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            statements.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", record)
+        gql = client_of(application)
+        try:
+            async with gql.http:
+                assert (await search(gql, "wirless mose"))["totalCount"] == 13
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        fuzzy = [(statement, values) for statement, values in statements if "<%" in statement]
+        assert fuzzy, statements
+        async with application.state.services.sessions() as session, session.begin():
+            threshold = await session.scalar(text("SHOW pg_trgm.word_similarity_threshold"))
+            assert float(threshold) == TRIGRAM_THRESHOLD
+            # Nothing else to read the typo part by: the indexes that would answer its status
+            # condition dropped (rolled back with this transaction), sequential scans off.
+            # Left with the trigram index, the plan reads it only if the statement's
+            # conditions are the ones that index answers.
+            others = await session.scalars(
+                text("""
+                SELECT indexname FROM pg_indexes
+                WHERE tablename = 'products' AND indexdef LIKE '%(status%'
+                """)
+            )
+            for index in others.all():
+                await session.execute(text(f'DROP INDEX "{index}"'))
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            for statement, values in fuzzy:
+                plan = await driver.fetch(f"EXPLAIN {statement}", *values)
+                assert "ix_products_name_trgm" in str(plan), statement
 
 
 async def test_count_only_search_counts_the_matches(gql: GraphQLClient, services: Services) -> None:
