@@ -44,11 +44,13 @@ check: lint test
 # Not part of `make test`: minutes of load on this machine; appends to docs/benchmarks.md.
 # bench.export: product export rows/s against COPY (about a minute).
 # bench.imports: product import rows/s and worker RSS against COPY FROM (about a minute).
+# bench.typos: misspelt searches (the trigram fallback) against found ones, 100k products.
 bench: install
 	$(BIN)/python -m bench.run --record
 	$(BIN)/python -m bench.subscriptions --record
 	$(BIN)/python -m bench.export --record
 	$(BIN)/python -m bench.imports --record
+	$(BIN)/python -m bench.typos --record
 
 # Not part of `make test`: Apollo Client 4 and urql 6 (queries, graphql-ws subscriptions) in
 # headless Chromium on another origin, and GraphiQL running a subscription
