@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from app.graphiql import GRAPHIQL_CSP, STATIC_DIR, graphiql_html, graphiql_response, static_mount
 
@@ -56,15 +56,16 @@ async def _graphql(request: Request) -> Response:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
+async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = Starlette(routes=[Route("/graphql", _graphql, methods=["GET", "POST"]), static_mount])
-    with TestClient(app) as test_client:
-        yield test_client
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
 
 
 @pytest.fixture(scope="module")
-def page(client: TestClient) -> _Assets:
-    response = client.get("/graphql", headers={"Accept": "text/html"})
+async def page(client: httpx.AsyncClient) -> _Assets:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     parser = _Assets()
     parser.feed(response.text)
@@ -72,8 +73,8 @@ def page(client: TestClient) -> _Assets:
     return parser
 
 
-def test_page_is_served_with_strict_security_headers(client: TestClient) -> None:
-    response = client.get("/graphql")
+async def test_page_is_served_with_strict_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -90,8 +91,10 @@ def test_page_is_served_with_strict_security_headers(client: TestClient) -> None
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-def test_no_inline_script_and_no_remote_urls(client: TestClient, page: _Assets) -> None:
-    text = client.get("/graphql").text
+async def test_no_inline_script_and_no_remote_urls(
+    client: httpx.AsyncClient, page: _Assets
+) -> None:
+    text = (await client.get("/graphql")).text
 
     assert page.inline_code == []
     assert all(src for src in page.scripts), "every <script> must have a src"
@@ -102,7 +105,7 @@ def test_no_inline_script_and_no_remote_urls(client: TestClient, page: _Assets) 
     assert "javascript:" not in text.lower()
 
 
-def test_scripts_are_local_and_served(client: TestClient, page: _Assets) -> None:
+async def test_scripts_are_local_and_served(client: httpx.AsyncClient, page: _Assets) -> None:
     assert page.scripts == [
         "/static/graphiql/react.production.min.js",
         "/static/graphiql/react-dom.production.min.js",
@@ -112,20 +115,20 @@ def test_scripts_are_local_and_served(client: TestClient, page: _Assets) -> None
     ]
     for src in page.scripts:
         assert src is not None
-        response = client.get(src)
+        response = await client.get(src)
         assert response.status_code == 200, src
         assert response.headers["content-type"].split(";")[0] in JS_TYPES, src
         assert response.headers["x-content-type-options"] == "nosniff", src
         assert len(response.content) > 0, src
 
 
-def test_stylesheets_are_local_and_served(client: TestClient, page: _Assets) -> None:
+async def test_stylesheets_are_local_and_served(client: httpx.AsyncClient, page: _Assets) -> None:
     hrefs = [link.get("href") for link in page.links]
     assert hrefs == ["/static/graphiql/graphiql.min.css", "/static/catalog/graphiql.css"]
     for href in hrefs:
         assert href is not None
         assert href.startswith("/static/"), href
-        response = client.get(href)
+        response = await client.get(href)
         assert response.status_code == 200, href
         assert response.headers["content-type"].split(";")[0] in CSS_TYPES, href
 
@@ -167,6 +170,6 @@ def test_vendored_files_and_licenses_are_present() -> None:
     assert total < 8 * 1024 * 1024
 
 
-def test_graphql_post_still_reaches_the_endpoint(client: TestClient) -> None:
-    response = client.post("/graphql", json={"query": "{ __typename }"})
+async def test_graphql_post_still_reaches_the_endpoint(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
     assert response.json() == {"data": {"__typename": "Query"}}
