@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 
 from bench import dataset
+from bench.export import commit
 from bench.run import BENCHMARKS_MD, DEFAULT_DATA_DIR, DOCS_HEADER, log
 from bench.servers import cpu_count
 
@@ -89,11 +90,10 @@ async def measure(
 def render(
     paths: dict[str, dict[str, tuple[int, float]]], products: int, runs: int, load: float
 ) -> str:
-    commit = os.popen("git rev-parse --short HEAD").read().strip()  # noqa: S605, S607
     lines = [
         f"### Typo search {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"- **Commit**: {commit}",
+        f"- **Commit**: {commit()}",
         f"- **Machine**: {cpu_count()} CPUs, load average {load:.1f} at the start",
         f"- **Dataset**: `catalog seed --products {products}`; each search {runs} times in "
         "process (ASGI), median after two warm-ups",
